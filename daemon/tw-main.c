@@ -1,0 +1,129 @@
+/*
+ * Copyright (C) 2026 The tokenwatch developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * tokenwatchd: parse the command line, build the engine and its D-Bus
+ * adaptor, run the loop until a signal or the adaptor says stop.
+ */
+#define G_LOG_DOMAIN "TwMain"
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "tw-daemon.h"
+#include "tw-engine.h"
+#include "tw-sd.h"
+
+#define TW_LOG_DOMAINS "TwMain TwDaemon TwEngine TwPcsc TwReader TwSd"
+
+typedef struct {
+	GMainLoop *loop;
+	gint exit_code;
+} TwMain;
+
+static gboolean
+tw_main_signal_cb(gpointer user_data)
+{
+	TwMain *main_data = user_data;
+
+	g_message("stopping on a signal");
+	main_data->exit_code = EXIT_SUCCESS;
+	g_main_loop_quit(main_data->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+tw_main_finished_cb(TwDaemon *daemon, gint exit_code, gpointer user_data)
+{
+	TwMain *main_data = user_data;
+
+	main_data->exit_code = exit_code;
+	g_main_loop_quit(main_data->loop);
+}
+
+int
+main(int argc, char **argv)
+{
+	gboolean opt_system = FALSE;
+	gboolean opt_session = FALSE;
+	gboolean opt_replace = FALSE;
+	gboolean opt_verbose = FALSE;
+	gboolean opt_version = FALSE;
+	const GOptionEntry entries[] = {{"system", 0, 0, G_OPTION_ARG_NONE, &opt_system,
+					 "Use the system bus (the default)", NULL},
+					{"session", 0, 0, G_OPTION_ARG_NONE, &opt_session,
+					 "Use the session bus (for tests and development)", NULL},
+					{"replace", 'r', 0, G_OPTION_ARG_NONE, &opt_replace,
+					 "Take the bus name over from a running instance", NULL},
+					{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+					 "Log informational messages", NULL},
+					{"version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
+					 "Print the version and exit", NULL},
+					{NULL}};
+	g_autoptr(GOptionContext) context = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TwEngine) engine = NULL;
+	g_autoptr(TwDaemon) daemon = NULL;
+	g_autoptr(GMainLoop) loop = NULL;
+	TwMain main_data = {NULL, EXIT_SUCCESS};
+
+	setlocale(LC_ALL, "");
+	/* no GVfs or other plug-ins in a system service */
+	g_setenv("GIO_USE_VFS", "local", TRUE);
+	/* PC/SC and PKCS#11 may write to a closed socket: that is an error, not a death */
+	signal(SIGPIPE, SIG_IGN);
+
+	context = g_option_context_new(NULL);
+	g_option_context_set_summary(context, "Watch smart-card readers and tokens, and tell "
+					      "D-Bus clients what is on them.");
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		g_printerr("tokenwatchd: %s\nTry \"tokenwatchd --help\".\n", error->message);
+		return 2;
+	}
+	if (argc > 1) {
+		g_printerr("tokenwatchd: unexpected argument \"%s\"\nTry \"tokenwatchd --help\".\n",
+			   argv[1]);
+		return 2;
+	}
+	if (opt_system && opt_session) {
+		g_printerr("tokenwatchd: --system and --session exclude each other\n");
+		return 2;
+	}
+	if (opt_version) {
+		g_print("tokenwatchd %s\n", PACKAGE_VERSION);
+		return EXIT_SUCCESS;
+	}
+	if (opt_verbose) {
+		/* our domains' g_info() and g_debug(), not every library's */
+		const gchar *env = g_getenv("G_MESSAGES_DEBUG");
+		g_autofree gchar *domains =
+			g_strjoin(" ", env != NULL ? env : "", TW_LOG_DOMAINS, NULL);
+
+		g_setenv("G_MESSAGES_DEBUG", domains, TRUE);
+	}
+
+	loop = g_main_loop_new(NULL, FALSE);
+	main_data.loop = loop;
+	g_unix_signal_add(SIGTERM, tw_main_signal_cb, &main_data);
+	g_unix_signal_add(SIGINT, tw_main_signal_cb, &main_data);
+
+	engine = tw_engine_new();
+	daemon = tw_daemon_new(engine, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
+			       opt_replace);
+	g_signal_connect(daemon, "finished", G_CALLBACK(tw_main_finished_cb), &main_data);
+	if (!tw_daemon_start(daemon, &error)) {
+		g_printerr("tokenwatchd: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+
+	g_main_loop_run(loop);
+
+	tw_sd_notify_stopping();
+	tw_daemon_stop(daemon);
+	return main_data.exit_code;
+}
