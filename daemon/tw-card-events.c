@@ -57,35 +57,45 @@ tw_card_state_is_present(TwCardState state)
 /**
  * tw_card_transitions:
  * @old_present: whether a card was in the reader at the last look
- * @old_counter: pcscd's 16-bit event counter at the last look
+ * @counter: (inout): the event count accounted for so far
  * @new_present: whether a card is in the reader now
- * @new_counter: the event counter now
+ * @new_counter: pcscd's 16-bit event counter now
  *
  * pcscd counts every insertion and every removal in the upper 16 bits of the
  * reader's state word. Between two looks a card may have been pulled and put
  * back (or another card put in): the presence did not change, but the counter
  * moved by two. This counts the insertions and removals that happened; they
  * alternate, the first one being a removal when @old_present, else an
- * insertion.
+ * insertion, and the last one leads to @new_present.
  *
- * pcscd also counts a removal after a reader error, when no card was seen: a
- * count whose parity does not match the change of presence is rounded up so
- * that the last event always leads to the state seen now.
+ * pcscd updates a reader's presence before its counter, and a client may
+ * read the state in between (seen with several readers busy at once): the
+ * presence changed, the count did not yet. Such a change is counted as the
+ * event it is, and @counter is moved one ahead of pcscd's to absorb the
+ * increment still to come. While @counter is ahead of pcscd's, no count is
+ * taken from pcscd. A count whose parity does not match the change of
+ * presence (a removal pcscd counts after a reader error, with no card seen)
+ * is handled the same way.
  *
  * Returns: the number of transitions
  */
 guint
 tw_card_transitions(gboolean old_present,
-		    guint16 old_counter,
+		    guint16 *counter,
 		    gboolean new_present,
 		    guint16 new_counter)
 {
-	guint delta = (guint16)(new_counter - old_counter);
+	guint16 delta = (guint16)(new_counter - *counter);
 	gboolean changed = (!old_present) != (!new_present);
+	/* pcscd has not yet counted an event already accounted for */
+	gboolean ahead = delta > 0x8000;
+	guint16 base = ahead ? *counter : new_counter;
+	guint n = ahead ? 0 : delta;
 
-	if (delta == 0)
-		return changed ? 1 : 0;
-	if ((delta % 2 == 1) != changed)
-		delta++;
-	return delta;
+	if ((n % 2 == 1) != changed) {
+		n++;
+		base++;
+	}
+	*counter = base;
+	return n;
 }

@@ -31,7 +31,7 @@ TwCardState tw_card_state_from_pcsc(guint32 event_state);
 gboolean tw_card_state_is_present(TwCardState state);
 
 guint tw_card_transitions(gboolean old_present,
-			  guint16 old_counter,
+			  guint16 *counter,
 			  gboolean new_present,
 			  guint16 new_counter);
 

@@ -77,10 +77,10 @@ tw_engine_update_reader(TwEngine *self, TwReader *reader, const TwPcscReaderStat
 	gboolean new_present = tw_card_state_is_present(new_state);
 	guint16 new_counter = (guint16)(state->state >> 16);
 	g_autofree gchar *atr = tw_names_hex(state->atr, new_present ? state->atr_len : 0);
-	guint n = tw_card_transitions(old_present, tw_reader_get_pcsc_counter(reader), new_present,
-				      new_counter);
+	guint16 counter = tw_reader_get_pcsc_counter(reader);
+	guint n = tw_card_transitions(old_present, &counter, new_present, new_counter);
 
-	tw_reader_set_pcsc_counter(reader, new_counter);
+	tw_reader_set_pcsc_counter(reader, counter);
 	if (n > 1)
 		g_info("%s: %u card events since the last look", tw_reader_get_name(reader), n);
 	for (guint i = 0; i < n; i++) {
