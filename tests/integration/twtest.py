@@ -1,0 +1,295 @@
+"""Integration test harness for tokenwatch: the daemon built in-tree, run
+against a real pcscd (socket-activated on a private socket, in its own mount
+namespace), vpcd virtual readers, virtual PIV cards and a private
+dbus-daemon. Every test gets its own ports, sockets and directories and
+leaves no process behind.
+
+Run one test: /usr/bin/python3 tests/integration/test_daemon.py Class.test
+Environment (set by meson): TOKENWATCHD, TOKENWATCHCTL, TW_TESTBED_PATH.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.environ.get(
+    "TW_TESTBED_PATH",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testbed")))
+
+import gi  # noqa: E402
+
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib  # noqa: E402
+
+from twtestbed import procs  # noqa: E402
+from twtestbed.bus import PrivateBus  # noqa: E402
+from twtestbed.pcscd import Pcscd  # noqa: E402
+from twtestbed.vcard import VirtualPivCard  # noqa: E402
+
+BUS_NAME = "io.github.tokenwatch.TokenWatch1"
+ROOT = "/io/github/tokenwatch/TokenWatch1"
+IFACE = BUS_NAME
+MANAGER = IFACE + ".Manager"
+READER = IFACE + ".Reader"
+EXIT_SKIP = 77
+
+
+def tool(name):
+    path = os.environ.get(name)
+    if not path or not os.access(path, os.X_OK):
+        raise unittest.SkipTest("%s is not set to a built program" % name)
+    return path
+
+
+class NotifySocket:
+    """An sd_notify(3) socket the test owns: records every datagram."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self.messages.append((time.monotonic(), data.decode()))
+
+    def assignments(self, key):
+        """Values given to KEY= in order, e.g. assignments('STATUS')."""
+        with self._lock:
+            msgs = list(self.messages)
+        out = []
+        for _, msg in msgs:
+            for line in msg.split("\n"):
+                if line.startswith(key + "="):
+                    out.append(line[len(key) + 1:])
+        return out
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class Daemon:
+    """tokenwatchd --session on the private bus."""
+
+    def __init__(self, workdir, env, args=(), name="tokenwatchd"):
+        self.notify = NotifySocket(os.path.join(workdir, name + ".notify"))
+        env = dict(env)
+        env["NOTIFY_SOCKET"] = self.notify.path
+        self.proc = procs.Proc([tool("TOKENWATCHD"), "--session", "-v"] + list(args),
+                               os.path.join(workdir, name + ".log"), env=env)
+
+    def log(self):
+        return self.proc.log_text()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Send `sig`, wait; the exit status (negative: killed by a signal)."""
+        return self.proc.stop(timeout, sig)
+
+    def wait_exit(self, timeout=10):
+        """The exit status once it exited by itself, None if still running."""
+        self.proc.wait(timeout)
+        return self.proc.poll()
+
+    def cleanup(self):
+        if self.proc.running:
+            self.proc.kill()
+        self.notify.close()
+
+
+class TokenwatchTestCase(unittest.TestCase):
+    """Base: a private bus, a pcscd with `ENTRIES` vpcd entries, helpers to
+    start tokenwatchd and to watch what it says on the bus."""
+
+    ENTRIES = 2
+    START_PCSCD = True
+
+    def setUp(self):
+        # short: AF_UNIX paths are limited to 108 bytes
+        self.workdir = tempfile.mkdtemp(prefix="tw-", dir="/tmp")
+        self.cards = []
+        self.daemons = []
+        self.addCleanup(self._cleanup_workdir)
+        for sub in ("bus", "pcscd"):
+            os.makedirs(os.path.join(self.workdir, sub))
+        self.bus = PrivateBus(os.path.join(self.workdir, "bus"))
+        self.bus.start()
+        self.addCleanup(self.bus.stop)
+        self.pcscd = Pcscd(os.path.join(self.workdir, "pcscd"), entries=self.ENTRIES)
+        self.addCleanup(self.pcscd.stop)
+        if self.START_PCSCD:
+            self.pcscd.start()
+        self.env = dict(os.environ)
+        self.env.update({
+            "PCSCLITE_CSOCK_NAME": self.pcscd.socket_path,
+            "DBUS_SESSION_BUS_ADDRESS": self.bus.address,
+            "DBUS_SYSTEM_BUS_ADDRESS": self.bus.address,
+            "G_DEBUG": "fatal-criticals",
+        })
+        self.env.pop("NOTIFY_SOCKET", None)
+        self.env.pop("WATCHDOG_USEC", None)
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            self.bus.address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.addCleanup(self.conn.close_sync, None)
+        self.signals = []  # (member, unpacked args)
+        self.conn.signal_subscribe(None, MANAGER, None, ROOT, None,
+                                   Gio.DBusSignalFlags.NONE, self._on_signal)
+
+    def _cleanup_workdir(self):
+        for card in self.cards:
+            card.remove()
+        for d in self.daemons:
+            d.cleanup()
+        if self._outcome_failed():
+            self._dump_logs()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _outcome_failed(self):
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        if result is None:
+            return False
+        return any(t is self for t, _ in result.failures + result.errors)
+
+    def _dump_logs(self):
+        for root, _, files in os.walk(self.workdir):
+            for f in files:
+                if f.endswith(".log"):
+                    p = os.path.join(root, f)
+                    with open(p, errors="replace") as fh:
+                        text = fh.read()[-6000:]
+                    sys.stderr.write("\n----- %s -----\n%s\n" % (p, text))
+
+    def _on_signal(self, conn, sender, path, iface, member, params):
+        self.signals.append((member, params.unpack()))
+
+    # -- the main loop ------------------------------------------------------
+    def pump(self, seconds=0.0):
+        """Dispatch D-Bus traffic for `seconds`."""
+        end = time.monotonic() + seconds
+        ctx = GLib.MainContext.default()
+        while True:
+            while ctx.pending():
+                ctx.iteration(False)
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.01))
+
+    def wait_until(self, predicate, timeout=10.0, what="condition"):
+        end = time.monotonic() + timeout
+        ctx = GLib.MainContext.default()
+        while True:
+            while ctx.pending():
+                ctx.iteration(False)
+            value = predicate()
+            if value:
+                # signals that came before the replies the predicate read
+                while ctx.pending():
+                    ctx.iteration(False)
+                return value
+            if time.monotonic() > end:
+                self.fail("timed out after %.1f s waiting for %s" % (timeout, what))
+            time.sleep(0.005)
+
+    def count(self, member, arg=None):
+        return sum(1 for m, a in self.signals
+                   if m == member and (arg is None or a[0] == arg))
+
+    def wait_signal(self, member, arg=None, n=1, timeout=10.0):
+        self.wait_until(lambda: self.count(member, arg) >= n, timeout,
+                        "%d× %s(%s)" % (n, member, arg or ""))
+
+    # -- the daemon ---------------------------------------------------------
+    def start_daemon(self, args=(), wait=True, name="tokenwatchd"):
+        d = Daemon(self.workdir, self.env, args, name)
+        self.daemons.append(d)
+        if wait:
+            self.wait_until(lambda: "1" in d.notify.assignments("READY"), 10,
+                            "READY=1 from tokenwatchd")
+        return d
+
+    def call(self, path, iface, method, args=None, reply="()"):
+        v = self.conn.call_sync(BUS_NAME, path, iface, method, args,
+                                GLib.VariantType(reply), Gio.DBusCallFlags.NONE,
+                                5000, None)
+        return v.unpack()
+
+    def manager_prop(self, name):
+        return self.call(ROOT, "org.freedesktop.DBus.Properties", "Get",
+                         GLib.Variant("(ss)", (MANAGER, name)), "(v)")[0]
+
+    def managed_objects(self):
+        return self.call(ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                         None, "(a{oa{sa{sv}}})")[0]
+
+    def readers(self):
+        """{reader name: properties} as the daemon shows them now."""
+        out = {}
+        for path, ifaces in self.managed_objects().items():
+            if READER in ifaces:
+                props = dict(ifaces[READER])
+                props["path"] = path
+                out[props["Name"]] = props
+        return out
+
+    def reader_path(self, index):
+        return self.readers()[self.pcscd.reader_names[index]]["path"]
+
+    def wait_readers(self, n, timeout=10.0):
+        return self.wait_until(lambda: len(self.readers()) == n and self.readers(),
+                               timeout, "%d readers" % n)
+
+    # -- cards --------------------------------------------------------------
+    def card(self, reader_index, **kwargs):
+        c = VirtualPivCard(self.pcscd.port_for(reader_index), **kwargs)
+        self.cards.append(c)
+        return c
+
+    def ctl(self, *args, check=True, timeout=20):
+        r = subprocess.run([tool("TOKENWATCHCTL"), "--session"] + list(args),
+                           env=self.env, capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            self.fail("tokenwatchctl %s: exit %d\n%s%s" % (" ".join(args), r.returncode,
+                                                           r.stdout, r.stderr))
+        return r
+
+
+def main():
+    """Run the tests named on the command line (all if none); exit 77 when
+    the whole run was skipped, so meson reports a skip and CI fails it."""
+    loader = unittest.TestLoader()
+    module = sys.modules["__main__"]
+    names = sys.argv[1:]
+    suite = (loader.loadTestsFromNames(names, module) if names
+             else loader.loadTestsFromModule(module))
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stderr).run(suite)
+    if result.wasSuccessful():
+        if result.skipped and len(result.skipped) == result.testsRun:
+            sys.exit(EXIT_SKIP)
+        sys.exit(0)
+    sys.exit(1)
