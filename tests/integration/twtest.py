@@ -5,7 +5,9 @@ dbus-daemon. Every test gets its own ports, sockets and directories and
 leaves no process behind.
 
 Run one test: /usr/bin/python3 tests/integration/test_daemon.py Class.test
-Environment (set by meson): TOKENWATCHD, TOKENWATCHCTL, TW_TESTBED_PATH.
+Environment (set by meson): TOKENWATCHD, TOKENWATCHCTL, TW_TESTBED_PATH;
+TOKENWATCHD_WRAPPER runs the daemon under a tool (valgrind), TW_TIME_SCALE
+stretches the tests' time limits for slow runs.
 """
 
 import os
@@ -39,6 +41,8 @@ IFACE = BUS_NAME
 MANAGER = IFACE + ".Manager"
 READER = IFACE + ".Reader"
 EXIT_SKIP = 77
+# > 1 stretches every wait (a daemon under valgrind starts and answers slower)
+TIME_SCALE = float(os.environ.get("TW_TIME_SCALE", "1"))
 
 
 def tool(name):
@@ -94,10 +98,13 @@ class Daemon:
     """tokenwatchd --session on the private bus."""
 
     def __init__(self, workdir, env, args=(), name="tokenwatchd"):
+        self.name = name
         self.notify = NotifySocket(os.path.join(workdir, name + ".notify"))
         env = dict(env)
         env["NOTIFY_SOCKET"] = self.notify.path
-        self.proc = procs.Proc([tool("TOKENWATCHD"), "--session", "-v"] + list(args),
+        # TOKENWATCHD_WRAPPER: e.g. valgrind with its options, split on spaces
+        wrapper = os.environ.get("TOKENWATCHD_WRAPPER", "").split()
+        self.proc = procs.Proc(wrapper + [tool("TOKENWATCHD"), "--session", "-v"] + list(args),
                                os.path.join(workdir, name + ".log"), env=env)
 
     def log(self):
@@ -167,6 +174,17 @@ class TokenwatchTestCase(unittest.TestCase):
             self._dump_logs()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def _stop_daemon(self, d):
+        """Every test ends with a clean stop: SIGTERM, exit 0. Under ASan or
+        valgrind (TOKENWATCHD_WRAPPER) a leak or a memory error makes the
+        exit status non-zero, and so fails the test."""
+        if not d.proc.running:
+            return
+        status = d.stop(signal.SIGTERM, timeout=15 * TIME_SCALE)
+        if status != 0:
+            sys.stderr.write(d.log()[-20000:])
+            self.fail("%s exited with %s on SIGTERM" % (d.name, status))
+
     def _outcome_failed(self):
         outcome = getattr(self, "_outcome", None)
         result = getattr(outcome, "result", None)
@@ -200,6 +218,7 @@ class TokenwatchTestCase(unittest.TestCase):
             time.sleep(min(left, 0.01))
 
     def wait_until(self, predicate, timeout=10.0, what="condition"):
+        timeout *= TIME_SCALE
         end = time.monotonic() + timeout
         ctx = GLib.MainContext.default()
         while True:
@@ -227,6 +246,8 @@ class TokenwatchTestCase(unittest.TestCase):
     def start_daemon(self, args=(), wait=True, name="tokenwatchd"):
         d = Daemon(self.workdir, self.env, args, name)
         self.daemons.append(d)
+        # runs before the workdir cleanup: cleanups go last in, first out
+        self.addCleanup(self._stop_daemon, d)
         if wait:
             self.wait_until(lambda: "1" in d.notify.assignments("READY"), 10,
                             "READY=1 from tokenwatchd")

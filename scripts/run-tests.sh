@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The tests: installs what is needed (Debian 12, as root), then builds
+# tokenwatch and runs the whole suite three ways:
+#   1. warnings as errors (build-ci): every test;
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer (build-ci-asan): every test;
+#   3. valgrind memcheck (build-ci): the unit tests under valgrind, and the
+#      integration tests with tokenwatchd under valgrind.
+# A test that is skipped counts as failed: nothing is silently left out.
+# Ends with the line "N passed, N failed".
+#
+# usage: scripts/run-tests.sh [--quick]   (--quick: pass 1 only)
+
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+quick=0
+[[ ${1:-} == --quick ]] && quick=1
+
+"$top/scripts/install-deps.sh"
+
+setup() { # builddir, meson options...
+    local dir=$1
+    shift
+    if [[ -f $dir/build.ninja ]]; then
+        meson setup --reconfigure "$dir" "$top" "$@" >/dev/null
+    else
+        meson setup "$dir" "$top" "$@" >/dev/null
+    fi
+    meson compile -C "$dir"
+}
+
+logs=()
+run() { # builddir, logbase, meson test options...
+    local dir=$1 base=$2
+    shift 2
+    echo "=== meson test -C $dir --logbase $base $*"
+    meson test -C "$dir" --logbase "$base" --print-errorlogs "$@" || true
+    logs+=("$dir/meson-logs/$base.json")
+}
+
+setup "$top/build-ci" -Dwerror=true
+run "$top/build-ci" testlog
+
+if [[ $quick -eq 0 ]]; then
+    setup "$top/build-ci-asan" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dintrospection=disabled
+    ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
+    LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run "$top/build-ci-asan" testlog-asan
+
+    run "$top/build-ci" testlog-valgrind-unit --suite unit --suite client-lib --suite cli \
+        --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$top/tests/valgrind.supp"
+    run "$top/build-ci" testlog-valgrind --setup valgrind --suite integration
+fi
+
+/usr/bin/python3 - "${logs[@]}" <<'PY'
+import json, sys
+passed = failed = 0
+for path in sys.argv[1:]:
+    p = f = 0
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as e:
+        print("%s: no test log (%s)" % (path, e))
+        failed += 1
+        continue
+    for line in lines:
+        t = json.loads(line)
+        if t["result"] == "OK":
+            p += 1
+        else:
+            f += 1
+            print("  %s: %s %s" % (path.rsplit("/", 1)[-1], t["result"], t["name"]))
+    print("%s: %d passed, %d failed" % (path, p, f))
+    passed += p
+    failed += f
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed or not passed else 0)
+PY
