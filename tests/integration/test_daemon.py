@@ -315,6 +315,37 @@ class TestBadInput(twtest.TokenwatchTestCase):
         card.remove()
 
 
+class TestOddReaderNames(twtest.TokenwatchTestCase):
+    """Reader names as drivers give them: Latin-1 bytes and a control
+    character, and a name pcscd cuts at its limit of 127 bytes."""
+    FRIENDLY_NAMES = [b"\xc8te\xe8ka \x01caf\xe9", "Čtečka ".encode() * 40]
+
+    def test_odd_names(self):
+        self.start_daemon()
+        readers = self.wait_readers(4)
+        expected = {"\ufffdte\ufffdka  caf\ufffd 00 00", "\ufffdte\ufffdka  caf\ufffd 00 01"}
+        self.assertTrue(expected <= set(readers), readers.keys())
+        paths = {r["path"] for r in readers.values()}
+        self.assertEqual(len(paths), 4)
+        for name, r in readers.items():
+            self.assertTrue(GLib.Variant.is_object_path(r["path"]))
+            self.assertLessEqual(len(name.encode()), 3 * 127)
+        # the long one: pcscd cut a multi-byte character in half; the rest is kept
+        long_names = [n for n in readers if n.startswith("Čtečka")]
+        self.assertEqual(len(long_names), 2)
+        for n in long_names:
+            self.assertTrue(n.endswith((" 00 00", " 00 01")))
+        # events on them as on any reader
+        card = self.card(0).insert()
+        self.wait_signal("CardInserted", readers[sorted(expected)[0]]["path"])
+        card.remove()
+        card = self.card(3).insert()
+        self.wait_signal("CardInserted")
+        j = json.loads(self.ctl("--json", "readers").stdout)
+        self.assertEqual({r["name"] for r in j["readers"]}, set(readers))
+        card.remove()
+
+
 class TestCli(twtest.TokenwatchTestCase):
 
     def test_status_text_and_json(self):

@@ -130,6 +130,7 @@ class TokenwatchTestCase(unittest.TestCase):
     start tokenwatchd and to watch what it says on the bus."""
 
     ENTRIES = 2
+    FRIENDLY_NAMES = None  # bytes per vpcd entry, for odd reader names
     START_PCSCD = True
 
     def setUp(self):
@@ -143,7 +144,8 @@ class TokenwatchTestCase(unittest.TestCase):
         self.bus = PrivateBus(os.path.join(self.workdir, "bus"))
         self.bus.start()
         self.addCleanup(self.bus.stop)
-        self.pcscd = Pcscd(os.path.join(self.workdir, "pcscd"), entries=self.ENTRIES)
+        self.pcscd = Pcscd(os.path.join(self.workdir, "pcscd"), entries=self.ENTRIES,
+                           friendly_names=self.FRIENDLY_NAMES)
         self.addCleanup(self.pcscd.stop)
         if self.START_PCSCD:
             self.pcscd.start()

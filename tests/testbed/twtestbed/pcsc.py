@@ -185,7 +185,7 @@ class Context:
             return []
         _check("SCardListReaders", rv)
         # Multi-string: names separated by NUL, ended by an empty name.
-        return [n.decode() for n in buf.raw[:size.value].split(b"\0") if n]
+        return [os.fsdecode(n) for n in buf.raw[:size.value].split(b"\0") if n]
 
     def get_status_change(self, reader, current_state, timeout_ms):
         """One SCardGetStatusChange call for one reader.
@@ -194,7 +194,7 @@ class Context:
         from before, or SCARD_STATE_UNAWARE); returns the new ReaderState.
         Raises PcscError, e.g. SCARD_E_TIMEOUT."""
         rs = SCARD_READERSTATE()
-        rs.szReader = reader.encode()
+        rs.szReader = os.fsencode(reader)
         rs.dwCurrentState = current_state
         timeout = INFINITE if timeout_ms is None else int(timeout_ms)
         _check("SCardGetStatusChange", self._lib.SCardGetStatusChange(

@@ -33,8 +33,17 @@ _APDU = re.compile(r"^\d+ (APDU|SW): ((?:[0-9A-F]{2} )*)", re.M)
 _EVENT = re.compile(r"Card (inserted into|Removed From) (.+)$", re.M)
 
 
-def reader_name(entry, slot):
-    return "Virtual PCD %d 00 %02X" % (entry, slot)
+def friendly_name(entry):
+    return b"Virtual PCD %d" % entry
+
+
+def reader_name(entry, slot, friendly=None):
+    """The name pcscd gives a vpcd reader; non-UTF-8 bytes of a friendly
+    name come back as surrogates (os.fsdecode), as pcscd gives them."""
+    # pcscd cuts the friendly name so that the whole fits MAX_READERNAME
+    # (128 bytes with the NUL): 121 bytes and " 00 00"
+    name = (friendly or friendly_name(entry))[:121] + b" 00 %02X" % slot
+    return os.fsdecode(name)
 
 
 def _port_pair_free(port):
@@ -80,7 +89,7 @@ class Pcscd:
     mount namespace (see sockact.py)."""
 
     def __init__(self, workdir, entries=2, *, isolate=True,
-                 start_timeout=10.0, attempts=5):
+                 start_timeout=10.0, attempts=5, friendly_names=None):
         self.workdir = os.path.abspath(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.socket_path = os.path.join(self.workdir, "pcscd.comm")
@@ -89,6 +98,8 @@ class Pcscd:
                              % self.socket_path)
         self.log_path = os.path.join(self.workdir, "pcscd.log")
         self.entries = entries
+        # bytes per entry, to give readers odd names (not UTF-8, long)
+        self.friendly_names = dict(enumerate(friendly_names or ()))
         self.isolate = isolate
         self.start_timeout = start_timeout
         self.attempts = attempts
@@ -101,8 +112,8 @@ class Pcscd:
     @property
     def reader_names(self):
         """Reader names in reader-index order (entry i: 2i, 2i+1)."""
-        return [reader_name(e, s) for e in range(self.entries)
-                for s in (0, 1)]
+        return [reader_name(e, s, self.friendly_names.get(e))
+                for e in range(self.entries) for s in (0, 1)]
 
     def port_for(self, reader_index):
         """The TCP port a card must connect to for this reader."""
@@ -124,12 +135,14 @@ class Pcscd:
             if not os.path.exists(lib):
                 shutil.copyfile(os.path.realpath(VPCD_DRIVER), lib)
             stanzas.append(
-                'FRIENDLYNAME "Virtual PCD %d"\n'
-                "DEVICENAME   /dev/null:0x%04X\n"
-                "LIBPATH      %s\n"
-                "CHANNELID    0x%04X\n" % (i, port, lib, port))
-        with open(os.path.join(confdir, "vpcd"), "w") as f:
-            f.write("\n".join(stanzas))
+                b'FRIENDLYNAME "%s"\n'
+                b"DEVICENAME   /dev/null:0x%04X\n"
+                b"LIBPATH      %s\n"
+                b"CHANNELID    0x%04X\n"
+                % (self.friendly_names.get(i, friendly_name(i)), port,
+                   os.fsencode(lib), port))
+        with open(os.path.join(confdir, "vpcd"), "wb") as f:
+            f.write(b"\n".join(stanzas))
         return confdir
 
     # -- life cycle --------------------------------------------------------
