@@ -37,11 +37,12 @@ run() { # builddir, logbase, meson test options...
     shift 2
     echo "=== meson test -C $dir --logbase $base $*"
     meson test -C "$dir" --logbase "$base" --print-errorlogs "$@" || true
-    logs+=("$dir/meson-logs/$base.json")
+    # meson adds the setup or wrapper name: BASE.json or BASE-NAME.json
+    logs+=("$dir/meson-logs/$base")
 }
 
 setup "$top/build-ci" -Dwerror=true
-run "$top/build-ci" testlog
+run "$top/build-ci" pass1-werror
 
 if [[ $quick -eq 0 ]]; then
     setup "$top/build-ci-asan" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
@@ -49,24 +50,25 @@ if [[ $quick -eq 0 ]]; then
     ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
     LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run "$top/build-ci-asan" testlog-asan
+        run "$top/build-ci-asan" pass2-asan
 
-    run "$top/build-ci" testlog-valgrind-unit --suite unit --suite client-lib --suite cli \
+    run "$top/build-ci" pass3-valgrind-unit --suite unit --suite client-lib --suite cli \
         --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$top/tests/valgrind.supp"
-    run "$top/build-ci" testlog-valgrind --setup valgrind --suite integration
+    run "$top/build-ci" pass3-valgrind-integration --setup valgrind --suite integration
 fi
 
 /usr/bin/python3 - "${logs[@]}" <<'PY'
-import json, sys
+import glob, json, sys
 passed = failed = 0
-for path in sys.argv[1:]:
+for base in sys.argv[1:]:
     p = f = 0
-    try:
-        lines = open(path).read().splitlines()
-    except OSError as e:
-        print("%s: no test log (%s)" % (path, e))
+    found = glob.glob(base + ".json") + glob.glob(base + "-*.json")
+    if len(found) != 1:
+        print("%s: expected one test log, found %s" % (base, found or "none"))
         failed += 1
         continue
+    path = found[0]
+    lines = open(path).read().splitlines()
     for line in lines:
         t = json.loads(line)
         if t["result"] == "OK":
