@@ -1,0 +1,11 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Runs every benchmark on the test bed (builds first; Debian 12, as root).
+# usage: bench/run.sh [BUILDDIR]   (default: build-bench, an optimised build)
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$top/build-bench}
+"$top/scripts/install-deps.sh"
+[[ -f $build/build.ninja ]] || meson setup "$build" "$top" --buildtype=release -Dtests=false
+meson compile -C "$build"
+exec /usr/bin/python3 "$top/bench/tw_bench.py" "$build" --json "$build/bench-results.json"

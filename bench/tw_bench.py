@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""tokenwatch benchmarks on the test bed (real pcscd, vpcd readers, virtual
+cards, private bus). Results go to stdout as a Markdown table and to a JSON
+file; docs/PERFORMANCE.md records them with the method.
+
+  idle     wake-ups and CPU time of tokenwatchd over --seconds with 4 readers,
+           2 cards in, nothing happening (target: 0 wake-ups)
+  rss      resident memory after start, and after --cycles insert/remove cycles
+  latency  time from pcscd's card event to tokenwatchd's D-Bus signal, over
+           --rounds insertions and removals with random jitter
+
+usage: bench/tw_bench.py BUILDDIR [--seconds 60] [--rounds 40] [--cycles 200]
+                         [--json FILE] [idle] [rss] [latency]
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "tests", "testbed"))
+
+import gi  # noqa: E402
+
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib  # noqa: E402
+
+from twtestbed import Testbed, pcsc  # noqa: E402
+
+BUS_NAME = "io.github.tokenwatch.TokenWatch1"
+ROOT = "/io/github/tokenwatch/TokenWatch1"
+MANAGER = BUS_NAME + ".Manager"
+
+
+def proc_status(pid):
+    """{'wakeups': voluntary+involuntary context switches over all threads,
+    'cpu_s': user+system CPU seconds, 'rss_kb': VmRSS, 'threads': n}"""
+    out = {"wakeups": 0, "voluntary": 0, "threads": 0, "per_thread": {}}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        n = 0
+        with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+            for line in f:
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+                elif line.startswith("voluntary_ctxt_switches"):
+                    v = int(line.split()[1])
+                    out["voluntary"] += v
+                    n += v
+                elif line.startswith("nonvoluntary_ctxt_switches"):
+                    n += int(line.split()[1])
+        out["wakeups"] += n
+        out["per_thread"]["%s/%s" % (name, tid)] = n
+        out["threads"] += 1
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                out["rss_kb"] = int(line.split()[1])
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    out["cpu_s"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+class Bench:
+    def __init__(self, bed, build):
+        self.bed = bed
+        self.daemon = bed.spawn("tokenwatchd", [os.path.join(build, "daemon", "tokenwatchd"),
+                                                "--session"])
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            bed.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.signals = []
+        self.conn.signal_subscribe(None, MANAGER, None, ROOT, None, Gio.DBusSignalFlags.NONE,
+                                   self._on_signal)
+        self.wait(lambda: self._n_readers() == len(bed.reader_names), 10)
+
+    def _on_signal(self, conn, sender, path, iface, member, params):
+        self.signals.append((time.monotonic(), member, params.unpack()[0]))
+
+    def _n_readers(self):
+        try:
+            v = self.conn.call_sync(BUS_NAME, ROOT, "org.freedesktop.DBus.ObjectManager",
+                                    "GetManagedObjects", None, None, Gio.DBusCallFlags.NONE,
+                                    2000, None)
+        except GLib.Error:
+            return -1
+        return len(v.unpack()[0])
+
+    def wait(self, predicate, timeout):
+        ctx = GLib.MainContext.default()
+        end = time.monotonic() + timeout
+        while not predicate():
+            while ctx.pending():
+                ctx.iteration(False)
+            if time.monotonic() > end:
+                raise RuntimeError("timed out")
+            time.sleep(0.001)
+
+    def pump(self, seconds):
+        ctx = GLib.MainContext.default()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            while ctx.pending():
+                ctx.iteration(False)
+            time.sleep(0.001)
+
+
+def bench_idle(b, seconds):
+    bed = b.bed
+    cards = [bed.card(0), bed.card(2)]
+    b.wait(lambda: sum(1 for s in b.signals if s[1] == "CardInserted") == 2, 10)
+    b.pump(1.0)  # let everything settle
+    before = proc_status(b.daemon.pid)
+    time.sleep(seconds)
+    after = proc_status(b.daemon.pid)
+    for c in cards:
+        c.remove()
+    return {
+        "seconds": seconds,
+        "readers": len(bed.reader_names),
+        "cards": len(cards),
+        "wakeups": after["wakeups"] - before["wakeups"],
+        "voluntary_wakeups": after["voluntary"] - before["voluntary"],
+        "cpu_ms": round((after["cpu_s"] - before["cpu_s"]) * 1000, 1),
+        "threads": after["threads"],
+        "wakeups_per_thread": {k: v - before["per_thread"].get(k, 0)
+                               for k, v in after["per_thread"].items()},
+    }
+
+
+def bench_rss(b, cycles):
+    rss_start = proc_status(b.daemon.pid)["rss_kb"]
+    card = b.bed.card(1, insert=False)
+    def count(member):
+        return sum(1 for s in b.signals if s[1] == member)
+
+    for _ in range(cycles):
+        n_in, n_out = count("CardInserted"), count("CardRemoved")
+        card.insert()
+        b.wait(lambda: count("CardInserted") > n_in, 10)
+        card.remove()
+        b.wait(lambda: count("CardRemoved") > n_out, 10)
+    b.pump(0.5)
+    rss_after = proc_status(b.daemon.pid)["rss_kb"]
+    return {"rss_start_kb": rss_start, "cycles": cycles, "rss_after_cycles_kb": rss_after}
+
+
+def bench_latency(b, rounds):
+    """A second PC/SC client, blocked in SCardGetStatusChange like the daemon,
+    stamps the moment pcscd announces each change; the bench stamps the
+    arrival of tokenwatchd's signal for it. Both are woken by the same event."""
+    bed = b.bed
+    name = bed.reader_names[3]
+    card = bed.card(3, insert=False)
+    ctx = bed.pcsc.context()
+    stamps = []
+    stop = threading.Event()
+
+    def watcher():
+        cur = ctx.status(name)
+        while not stop.is_set():
+            try:
+                cur = ctx.get_status_change(name, cur.raw, 500)
+            except pcsc.PcscError:
+                continue
+            stamps.append((time.monotonic(), cur.present))
+
+    t = threading.Thread(target=watcher, daemon=True)
+    t.start()
+    lat = {"CardInserted": [], "CardRemoved": []}
+    for _ in range(rounds):
+        for member, act in (("CardInserted", card.insert), ("CardRemoved", card.remove)):
+            time.sleep(random.uniform(0, 0.5))  # no phase-locking to pcscd's poll
+            n_stamps = len(stamps)
+            n_sig = sum(1 for s in b.signals if s[1] == member)
+            present = member == "CardInserted"
+
+            def seen():
+                return [t for t, p in stamps[n_stamps:] if p == present]
+
+            act()
+            b.wait(lambda: sum(1 for s in b.signals if s[1] == member) > n_sig and seen(), 10)
+            sig_t = [s[0] for s in b.signals if s[1] == member][-1]
+            lat[member].append((sig_t - seen()[0]) * 1000)
+    stop.set()
+    t.join()
+    ctx.release()
+
+    def summary(values):
+        v = sorted(values)
+        return {"n": len(v), "min_ms": round(v[0], 2), "median_ms": round(statistics.median(v), 2),
+                "p90_ms": round(v[int(0.9 * (len(v) - 1))], 2), "max_ms": round(v[-1], 2)}
+
+    return {k: summary(v) for k, v in lat.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("build")
+    ap.add_argument("which", nargs="*", default=["idle", "rss", "latency"])
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--cycles", type=int, default=200)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    results = {"machine": {"nproc": os.cpu_count(), "kernel": os.uname().release}}
+    with Testbed(entries=2) as bed:
+        b = Bench(bed, os.path.abspath(args.build))
+        results["rss_after_start_kb"] = proc_status(b.daemon.pid)["rss_kb"]
+        if "idle" in args.which:
+            results["idle"] = bench_idle(b, args.seconds)
+        if "latency" in args.which:
+            results["latency"] = bench_latency(b, args.rounds)
+        if "rss" in args.which:
+            results["rss"] = bench_rss(b, args.cycles)
+        b.daemon.stop()
+    print(json.dumps(results, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
