@@ -1,0 +1,26 @@
+/*
+ * Copyright (C) 2026 The tokenwatch developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define TW_TYPE_CONFIG (tw_config_get_type())
+G_DECLARE_FINAL_TYPE(TwConfig, tw_config, TW, CONFIG, GObject)
+
+TwConfig *tw_config_new(void) G_GNUC_WARN_UNUSED_RESULT;
+gboolean tw_config_load(TwConfig *self, const gchar *path, GError **error);
+const gchar *tw_config_get_path(TwConfig *self);
+
+gboolean tw_config_get_use_p11_kit(TwConfig *self);
+void tw_config_set_use_p11_kit(TwConfig *self, gboolean use);
+const gchar *const *tw_config_get_modules(TwConfig *self);
+void tw_config_add_module(TwConfig *self, const gchar *path);
+guint tw_config_get_token_timeout_ms(TwConfig *self);
+
+const gchar *tw_config_default_path(void);
+
+G_END_DECLS
