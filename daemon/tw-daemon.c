@@ -30,7 +30,9 @@ struct _TwDaemon {
 	GDBusConnection *connection;
 	GDBusObjectManagerServer *object_manager;
 	TwDBusManager *manager;
-	GHashTable *readers; /* TwReader → TwDBusObjectSkeleton */
+	GHashTable *readers;	  /* TwReader → TwDBusObjectSkeleton */
+	GHashTable *tokens;	  /* TwToken → TwDBusObjectSkeleton */
+	GHashTable *certificates; /* TwCertificate → TwDBusObjectSkeleton */
 	guint name_id;
 	gboolean name_acquired;
 	gboolean engine_started;
@@ -68,15 +70,33 @@ tw_daemon_update_status(TwDaemon *self)
 		tw_sd_notify_status(self->last_status);
 }
 
+static gchar *
+tw_daemon_token_path(TwToken *token)
+{
+	return tw_names_object_path("tokens", tw_token_get_id(token));
+}
+
+static gchar *
+tw_daemon_certificate_path(const gchar *id)
+{
+	return tw_names_object_path("certificates", id);
+}
+
 static void
 tw_daemon_sync_reader(TwDaemon *self, TwReader *reader)
 {
 	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->readers, reader);
 	g_autoptr(TwDBusReader) iface = NULL;
-	const gchar *const no_tokens[] = {NULL};
+	g_autoptr(GPtrArray) tokens = NULL;
+	g_autoptr(GPtrArray) paths = NULL;
 
 	if (object == NULL)
 		return;
+	tokens = tw_token_set_get_tokens_in(tw_engine_get_token_set(self->engine),
+					    tw_reader_get_pcsc_name(reader));
+	paths = g_ptr_array_new_null_terminated(tokens->len, g_free, TRUE);
+	for (guint i = 0; i < tokens->len; i++)
+		g_ptr_array_add(paths, tw_daemon_token_path(g_ptr_array_index(tokens, i)));
 	iface = tw_dbus_object_get_reader(TW_DBUS_OBJECT(object));
 	tw_dbus_reader_set_name(iface, tw_reader_get_name(reader));
 	tw_dbus_reader_set_card_present(iface, tw_reader_get_card_present(reader));
@@ -84,8 +104,237 @@ tw_daemon_sync_reader(TwDaemon *self, TwReader *reader)
 	tw_dbus_reader_set_card_state(iface,
 				      tw_card_state_to_string(tw_reader_get_card_state(reader)));
 	tw_dbus_reader_set_event_count(iface, tw_reader_get_event_count(reader));
-	if (tw_dbus_reader_get_tokens(iface) == NULL)
-		tw_dbus_reader_set_tokens(iface, no_tokens);
+	tw_dbus_reader_set_tokens(iface, (const gchar *const *)paths->pdata);
+}
+
+/* Reader.Tokens of every reader, flushed: a token came or went */
+static void
+tw_daemon_sync_readers(TwDaemon *self)
+{
+	GHashTableIter iter;
+	gpointer reader, object;
+
+	g_hash_table_iter_init(&iter, self->readers);
+	while (g_hash_table_iter_next(&iter, &reader, &object)) {
+		g_autoptr(TwDBusReader) iface = tw_dbus_object_get_reader(TW_DBUS_OBJECT(object));
+
+		tw_daemon_sync_reader(self, reader);
+		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
+	}
+}
+
+static void
+tw_daemon_sync_token(TwDaemon *self, TwToken *token)
+{
+	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->tokens, token);
+	TwReader *reader = tw_engine_get_token_reader(self->engine, token);
+	GPtrArray *ids = tw_token_get_certificate_ids(token);
+	g_autoptr(TwDBusToken) iface = NULL;
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_null_terminated(ids->len, g_free, TRUE);
+	g_autofree gchar *reader_path = NULL;
+
+	if (object == NULL)
+		return;
+	for (guint i = 0; i < ids->len; i++)
+		g_ptr_array_add(paths, tw_daemon_certificate_path(g_ptr_array_index(ids, i)));
+	reader_path = reader != NULL
+			      ? tw_names_object_path("readers", tw_reader_get_pcsc_name(reader))
+			      : g_strdup("/");
+	iface = tw_dbus_object_get_token(TW_DBUS_OBJECT(object));
+	tw_dbus_token_set_label(iface, tw_token_get_label(token));
+	tw_dbus_token_set_manufacturer(iface, tw_token_get_manufacturer(token));
+	tw_dbus_token_set_model(iface, tw_token_get_model(token));
+	tw_dbus_token_set_serial_number(iface, tw_token_get_serial(token));
+	tw_dbus_token_set_present(iface, TRUE);
+	tw_dbus_token_set_reader(iface, reader_path);
+	tw_dbus_token_set_first_seen(iface, (guint64)tw_token_get_first_seen(token));
+	tw_dbus_token_set_last_seen(iface, (guint64)tw_token_get_last_seen(token));
+	tw_dbus_token_set_certificates(iface, (const gchar *const *)paths->pdata);
+	tw_dbus_token_set_user_pin_state(iface, tw_token_get_user_pin_state(token));
+	tw_dbus_token_set_so_pin_state(iface, tw_token_get_so_pin_state(token));
+	tw_dbus_token_set_total_memory(iface, tw_token_get_total_memory(token));
+	tw_dbus_token_set_free_memory(iface, tw_token_get_free_memory(token));
+	tw_dbus_token_set_unpaired_keys(iface, tw_token_get_unpaired_keys(token));
+	tw_dbus_token_set_module(iface, tw_token_get_module(token));
+	tw_dbus_token_set_error(iface, tw_token_get_error(token));
+	/* filled by the device data of a later release */
+	if (tw_dbus_token_get_device_name(iface) == NULL)
+		tw_dbus_token_set_device_name(iface, "");
+}
+
+static void
+tw_daemon_sync_certificate(TwDaemon *self, TwCertificate *cert)
+{
+	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->certificates, cert);
+	const TwCertInfo *info = tw_certificate_get_info(cert);
+	TwToken *token = tw_token_set_get_token(tw_engine_get_token_set(self->engine),
+						tw_certificate_get_token_id(cert));
+	g_autoptr(TwDBusCertificate) iface = NULL;
+	g_autofree gchar *token_path = NULL;
+
+	if (object == NULL)
+		return;
+	token_path = token != NULL ? tw_daemon_token_path(token) : g_strdup("/");
+	iface = tw_dbus_object_get_certificate(TW_DBUS_OBJECT(object));
+	tw_dbus_certificate_set_subject(iface, info->subject);
+	tw_dbus_certificate_set_common_name(iface, info->common_name);
+	tw_dbus_certificate_set_issuer(iface, info->issuer);
+	tw_dbus_certificate_set_serial_number(iface, info->serial_hex);
+	tw_dbus_certificate_set_serial_number_decimal(iface, info->serial_decimal);
+	tw_dbus_certificate_set_not_before(iface, (guint64)MAX(info->not_before, 0));
+	tw_dbus_certificate_set_not_after(iface, (guint64)MAX(info->not_after, 0));
+	tw_dbus_certificate_set_effective_not_after(
+		iface, (guint64)MAX(tw_certificate_get_effective_not_after(cert), 0));
+	tw_dbus_certificate_set_days_left(iface, tw_certificate_get_days_left(cert));
+	tw_dbus_certificate_set_kind(iface, tw_cert_kind_to_string(info->kind));
+	tw_dbus_certificate_set_qc_compliance(iface, info->qc_compliance);
+	tw_dbus_certificate_set_qc_sscd(iface, info->qc_sscd);
+	tw_dbus_certificate_set_qc_types(iface, (const gchar *const *)info->qc_types);
+	tw_dbus_certificate_set_policies(iface, (const gchar *const *)info->policies);
+	tw_dbus_certificate_set_is_ca(iface, info->is_ca);
+	tw_dbus_certificate_set_key_type(iface, info->key_type);
+	tw_dbus_certificate_set_key_bits(iface, info->key_bits);
+	tw_dbus_certificate_set_key_usage(iface, (const gchar *const *)info->key_usage);
+	tw_dbus_certificate_set_sha256(iface, info->sha256);
+	tw_dbus_certificate_set_label(iface, tw_certificate_get_label(cert));
+	tw_dbus_certificate_set_id(iface, tw_certificate_get_ckaid(cert));
+	tw_dbus_certificate_set_error(iface, info->error != NULL ? info->error : "");
+	tw_dbus_certificate_set_token(iface, token_path);
+	tw_dbus_certificate_set_status(iface, tw_certificate_get_status(cert));
+}
+
+/* the certificates of @token now point to it, flushed: they were
+ * exported before it */
+static void
+tw_daemon_sync_token_certificates(TwDaemon *self, TwToken *token)
+{
+	GPtrArray *ids = tw_token_get_certificate_ids(token);
+	TwTokenSet *set = tw_engine_get_token_set(self->engine);
+
+	for (guint i = 0; i < ids->len; i++) {
+		TwCertificate *cert = tw_token_set_get_certificate(set, g_ptr_array_index(ids, i));
+		TwDBusObjectSkeleton *object =
+			cert != NULL ? g_hash_table_lookup(self->certificates, cert) : NULL;
+		g_autoptr(TwDBusCertificate) iface = NULL;
+
+		if (object == NULL)
+			continue;
+		tw_daemon_sync_certificate(self, cert);
+		iface = tw_dbus_object_get_certificate(TW_DBUS_OBJECT(object));
+		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
+	}
+}
+
+static void
+tw_daemon_token_changed_cb(TwToken *token, gpointer user_data)
+{
+	tw_daemon_sync_token(TW_DAEMON(user_data), token);
+}
+
+static void
+tw_daemon_certificate_changed_cb(TwCertificate *cert, gpointer user_data)
+{
+	tw_daemon_sync_certificate(TW_DAEMON(user_data), cert);
+}
+
+static gboolean
+tw_daemon_handle_get_der_cb(TwDBusCertificate *iface,
+			    GDBusMethodInvocation *invocation,
+			    gpointer user_data)
+{
+	TwCertificate *cert = TW_CERTIFICATE(user_data);
+	GBytes *der = tw_certificate_get_info(cert)->der;
+
+	tw_dbus_certificate_complete_get_der(
+		iface, invocation, g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, der, TRUE));
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+tw_daemon_handle_get_pem_cb(TwDBusCertificate *iface,
+			    GDBusMethodInvocation *invocation,
+			    gpointer user_data)
+{
+	TwCertificate *cert = TW_CERTIFICATE(user_data);
+	g_autofree gchar *pem = tw_cert_info_to_pem(tw_certificate_get_info(cert));
+
+	tw_dbus_certificate_complete_get_pem(iface, invocation, pem);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+tw_daemon_certificate_added_cb(TwTokenSet *set, TwCertificate *cert, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	g_autofree gchar *path = tw_daemon_certificate_path(tw_certificate_get_id(cert));
+	g_autoptr(TwDBusObjectSkeleton) object = tw_dbus_object_skeleton_new(path);
+	g_autoptr(TwDBusCertificate) iface = tw_dbus_certificate_skeleton_new();
+
+	tw_dbus_object_skeleton_set_certificate(object, iface);
+	g_hash_table_insert(self->certificates, g_object_ref(cert), g_object_ref(object));
+	tw_daemon_sync_certificate(self, cert);
+	g_signal_connect_object(cert, "changed", G_CALLBACK(tw_daemon_certificate_changed_cb), self,
+				0);
+	g_signal_connect_object(iface, "handle-get-der", G_CALLBACK(tw_daemon_handle_get_der_cb),
+				cert, 0);
+	g_signal_connect_object(iface, "handle-get-pem", G_CALLBACK(tw_daemon_handle_get_pem_cb),
+				cert, 0);
+	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
+	tw_dbus_manager_emit_certificate_added(self->manager, path);
+}
+
+static void
+tw_daemon_certificate_removed_cb(TwTokenSet *set, TwCertificate *cert, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->certificates, cert);
+	g_autofree gchar *path = NULL;
+
+	if (object == NULL)
+		return;
+	path = g_strdup(g_dbus_object_get_object_path(G_DBUS_OBJECT(object)));
+	g_signal_handlers_disconnect_by_data(cert, self);
+	g_dbus_object_manager_server_unexport(self->object_manager, path);
+	g_hash_table_remove(self->certificates, cert);
+	tw_dbus_manager_emit_certificate_removed(self->manager, path);
+	tw_daemon_update_status(self);
+}
+
+static void
+tw_daemon_token_added_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	g_autofree gchar *path = tw_daemon_token_path(token);
+	g_autoptr(TwDBusObjectSkeleton) object = tw_dbus_object_skeleton_new(path);
+	g_autoptr(TwDBusToken) iface = tw_dbus_token_skeleton_new();
+
+	tw_dbus_object_skeleton_set_token(object, iface);
+	g_hash_table_insert(self->tokens, g_object_ref(token), g_object_ref(object));
+	tw_daemon_sync_token(self, token);
+	g_signal_connect_object(token, "changed", G_CALLBACK(tw_daemon_token_changed_cb), self, 0);
+	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
+	tw_daemon_sync_readers(self);
+	tw_daemon_sync_token_certificates(self, token);
+	tw_dbus_manager_emit_token_added(self->manager, path);
+	tw_daemon_update_status(self);
+}
+
+static void
+tw_daemon_token_removed_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->tokens, token);
+	g_autofree gchar *path = NULL;
+
+	if (object == NULL)
+		return;
+	path = g_strdup(g_dbus_object_get_object_path(G_DBUS_OBJECT(object)));
+	g_signal_handlers_disconnect_by_data(token, self);
+	g_dbus_object_manager_server_unexport(self->object_manager, path);
+	g_hash_table_remove(self->tokens, token);
+	tw_daemon_sync_readers(self);
+	tw_dbus_manager_emit_token_removed(self->manager, path);
+	tw_daemon_update_status(self);
 }
 
 static void
@@ -317,9 +566,12 @@ tw_daemon_dispose(GObject *object)
 	if (self->engine != NULL) {
 		tw_daemon_stop(self);
 		g_signal_handlers_disconnect_by_data(self->engine, self);
+		g_signal_handlers_disconnect_by_data(tw_engine_get_token_set(self->engine), self);
 		g_clear_object(&self->engine);
 	}
 	g_clear_pointer(&self->readers, g_hash_table_unref);
+	g_clear_pointer(&self->tokens, g_hash_table_unref);
+	g_clear_pointer(&self->certificates, g_hash_table_unref);
 	g_clear_object(&self->object_manager);
 	g_clear_object(&self->manager);
 	g_clear_object(&self->connection);
@@ -332,6 +584,10 @@ tw_daemon_init(TwDaemon *self)
 {
 	self->readers = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
 					      g_object_unref);
+	self->tokens = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
+					     g_object_unref);
+	self->certificates = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
+						   g_object_unref);
 	self->object_manager = g_dbus_object_manager_server_new(TW_DBUS_PATH);
 	self->manager = tw_dbus_manager_skeleton_new();
 	tw_dbus_manager_set_version(self->manager, PACKAGE_VERSION);
@@ -361,6 +617,7 @@ TwDaemon *
 tw_daemon_new(TwEngine *engine, GBusType bus_type, gboolean replace)
 {
 	TwDaemon *self;
+	TwTokenSet *set;
 
 	g_return_val_if_fail(TW_IS_ENGINE(engine), NULL);
 
@@ -373,6 +630,13 @@ tw_daemon_new(TwEngine *engine, GBusType bus_type, gboolean replace)
 	g_signal_connect(engine, "card-inserted", G_CALLBACK(tw_daemon_card_inserted_cb), self);
 	g_signal_connect(engine, "card-removed", G_CALLBACK(tw_daemon_card_removed_cb), self);
 	g_signal_connect(engine, "notify::pcsc-available", G_CALLBACK(tw_daemon_pcsc_available_cb),
+			 self);
+	set = tw_engine_get_token_set(engine);
+	g_signal_connect(set, "token-added", G_CALLBACK(tw_daemon_token_added_cb), self);
+	g_signal_connect(set, "token-removed", G_CALLBACK(tw_daemon_token_removed_cb), self);
+	g_signal_connect(set, "certificate-added", G_CALLBACK(tw_daemon_certificate_added_cb),
+			 self);
+	g_signal_connect(set, "certificate-removed", G_CALLBACK(tw_daemon_certificate_removed_cb),
 			 self);
 	return self;
 }

@@ -16,9 +16,19 @@
 
 struct _TwEngine {
 	GObject parent_instance;
+	TwConfig *config;
 	TwPcscMonitor *monitor;
 	GPtrArray *readers; /* of TwReader, in pcscd's order */
 	gboolean pcsc_available;
+
+	TwP11 *p11;
+	gboolean p11_ready;
+	gboolean scan_pending; /* a scan of every slot waits for the modules */
+	TwTokenSet *tokens;
+	GCancellable *cancellable;
+	/* reader name → generation: bumped on each card event, so that a read
+	 * that started before the card changed is dropped when it ends */
+	GHashTable *generations;
 };
 
 G_DEFINE_TYPE(TwEngine, tw_engine, G_TYPE_OBJECT)
@@ -47,12 +57,39 @@ tw_engine_find_reader(TwEngine *self, const gchar *pcsc_name)
 	return NULL;
 }
 
+static guint
+tw_engine_bump_generation(TwEngine *self, const gchar *reader_name)
+{
+	guint gen = GPOINTER_TO_UINT(g_hash_table_lookup(self->generations, reader_name)) + 1;
+
+	g_hash_table_insert(self->generations, g_strdup(reader_name), GUINT_TO_POINTER(gen));
+	return gen;
+}
+
+static guint
+tw_engine_get_generation(TwEngine *self, const gchar *reader_name)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(self->generations, reader_name));
+}
+
+static void tw_engine_read(TwEngine *self, TwReader *reader);
+
+/* the card in @reader went, or the reader did: its tokens go, and a read
+ * under way is dropped when it ends */
+static void
+tw_engine_forget_card(TwEngine *self, TwReader *reader)
+{
+	tw_engine_bump_generation(self, tw_reader_get_pcsc_name(reader));
+	tw_token_set_drop_scope(self->tokens, tw_reader_get_pcsc_name(reader));
+}
+
 static void
 tw_engine_remove_reader_at(TwEngine *self, guint idx)
 {
 	g_autoptr(TwReader) reader = g_object_ref(g_ptr_array_index(self->readers, idx));
 
 	g_ptr_array_remove_index(self->readers, idx);
+	tw_engine_forget_card(self, reader);
 	g_info("reader removed: %s", tw_reader_get_name(reader));
 	g_signal_emit(self, signals[SIGNAL_READER_REMOVED], 0, reader);
 }
@@ -100,10 +137,15 @@ tw_engine_update_reader(TwEngine *self, TwReader *reader, const TwPcscReaderStat
 			tw_reader_set_card(reader, TW_CARD_STATE_EMPTY, "");
 			g_info("card removed: %s", tw_reader_get_name(reader));
 			g_signal_emit(self, signals[SIGNAL_CARD_REMOVED], 0, reader);
+			/* then what was on it */
+			tw_engine_forget_card(self, reader);
 		}
 	}
 	/* mute, in use, unknown, or the ATR changed without an event */
 	tw_reader_set_card(reader, new_state, atr);
+	/* a card that stays in is read once, after its last insertion */
+	if (n > 0 && new_present)
+		tw_engine_read(self, reader);
 }
 
 /**
@@ -158,8 +200,191 @@ tw_engine_process_snapshot(TwEngine *self, gboolean available, GPtrArray *states
 			g_info("reader added: %s (%s)", tw_reader_get_name(reader),
 			       tw_card_state_to_string(card_state));
 			g_signal_emit(self, signals[SIGNAL_READER_ADDED], 0, reader);
+			if (present)
+				tw_engine_read(self, reader);
 		}
 	}
+}
+
+/* One read of PKCS#11 slots: of one reader, or of every slot (a scan). */
+typedef struct {
+	TwEngine *self;
+	gchar *reader_name;	 /* NULL for a scan */
+	GHashTable *generations; /* reader name → generation when the read began */
+} TwEngineRead;
+
+static void
+tw_engine_read_free(TwEngineRead *read)
+{
+	g_object_unref(read->self);
+	g_free(read->reader_name);
+	g_hash_table_unref(read->generations);
+	g_free(read);
+}
+
+static TwReader *
+tw_engine_find_reader_with_card(TwEngine *self, const gchar *pcsc_name)
+{
+	TwReader *reader = tw_engine_find_reader(self, pcsc_name);
+
+	return reader != NULL && tw_reader_get_card_present(reader) ? reader : NULL;
+}
+
+/* the card in this reader is still the one the read began with */
+static gboolean
+tw_engine_read_current(TwEngine *self, TwEngineRead *read, const gchar *reader_name)
+{
+	gpointer gen;
+
+	if (!g_hash_table_lookup_extended(read->generations, reader_name, NULL, &gen))
+		return FALSE;
+	return GPOINTER_TO_UINT(gen) == tw_engine_get_generation(self, reader_name) &&
+	       tw_engine_find_reader_with_card(self, reader_name) != NULL;
+}
+
+static void
+tw_engine_apply_scan(TwEngine *self, TwEngineRead *read, TwTokenRead *result, gint64 now)
+{
+	g_autoptr(GHashTable) groups = tw_token_read_split(result);
+	g_autoptr(GPtrArray) none = g_ptr_array_new();
+	g_autoptr(TwTokenRead) readerless = tw_token_read_new(g_ptr_array_ref(none));
+	GHashTableIter iter;
+	gpointer key, value;
+
+	/* tokens in slots named after a reader with a card belong to it ... */
+	for (guint i = 0; i < self->readers->len; i++) {
+		const gchar *name = tw_reader_get_pcsc_name(g_ptr_array_index(self->readers, i));
+		TwTokenRead *group = g_hash_table_lookup(groups, name);
+		g_autoptr(TwTokenRead) empty = NULL;
+
+		if (!tw_engine_read_current(self, read, name))
+			continue;
+		if (group == NULL)
+			group = empty = tw_token_read_new(g_ptr_array_ref(none));
+		tw_token_set_reconcile(self->tokens, name, group, now);
+		g_hash_table_remove(groups, name);
+	}
+	/* ... the others to no reader (SoftHSM and the like) */
+	g_hash_table_iter_init(&iter, groups);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		TwTokenRead *group = value;
+
+		if (tw_engine_find_reader(self, key) != NULL)
+			continue; /* a reader whose card changed during the scan */
+		for (guint i = 0; i < group->tokens->len; i++) {
+			g_ptr_array_add(readerless->tokens,
+					g_steal_pointer(&group->tokens->pdata[i]));
+			g_ptr_array_add(readerless->certs,
+					g_steal_pointer(&group->certs->pdata[i]));
+		}
+		g_ptr_array_set_size(group->tokens, 0);
+		g_ptr_array_set_size(group->certs, 0);
+	}
+	tw_token_set_reconcile(self->tokens, "", readerless, now);
+}
+
+static void
+tw_engine_parse_thread_cb(GTask *task, gpointer source, gpointer task_data, GCancellable *c)
+{
+	GPtrArray *tokens = task_data;
+
+	g_task_return_pointer(task, tw_token_read_new(g_ptr_array_ref(tokens)),
+			      (GDestroyNotify)tw_token_read_free);
+}
+
+static void
+tw_engine_parsed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	TwEngineRead *read = user_data;
+	TwEngine *self = read->self;
+	g_autoptr(TwTokenRead) result = g_task_propagate_pointer(G_TASK(res), NULL);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	if (result == NULL || g_cancellable_is_cancelled(self->cancellable)) {
+		tw_engine_read_free(read);
+		return;
+	}
+	if (read->reader_name == NULL) {
+		tw_engine_apply_scan(self, read, g_steal_pointer(&result), now);
+	} else if (tw_engine_read_current(self, read, read->reader_name)) {
+		tw_token_set_reconcile(self->tokens, read->reader_name, result, now);
+	} else {
+		g_debug("dropping a read of %s: its card changed meanwhile", read->reader_name);
+	}
+	tw_engine_read_free(read);
+}
+
+static void
+tw_engine_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	TwEngineRead *read = user_data;
+	TwEngine *self = read->self;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) tokens = tw_p11_read_finish(TW_P11(source), res, &error);
+	g_autoptr(GTask) task = NULL;
+
+	if (tokens == NULL) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+			g_warning("reading %s: %s",
+				  read->reader_name != NULL ? read->reader_name : "all tokens",
+				  error->message);
+			if (read->reader_name != NULL &&
+			    tw_engine_read_current(self, read, read->reader_name))
+				tw_token_set_mark_error(self->tokens, read->reader_name,
+							error->message);
+		}
+		tw_engine_read_free(read);
+		return;
+	}
+	/* parsing many certificates takes a while: not on the main loop */
+	task = g_task_new(self, self->cancellable, tw_engine_parsed_cb, read);
+	g_task_set_source_tag(task, tw_engine_read_cb);
+	g_task_set_task_data(task, g_steal_pointer(&tokens), (GDestroyNotify)g_ptr_array_unref);
+	g_task_run_in_thread(task, tw_engine_parse_thread_cb);
+}
+
+/* Read the tokens of one reader's card, or of every slot (@reader NULL). */
+static void
+tw_engine_read(TwEngine *self, TwReader *reader)
+{
+	TwEngineRead *read;
+
+	if (!self->p11_ready) {
+		/* the scan after loading the modules finds this card too */
+		self->scan_pending = TRUE;
+		return;
+	}
+	read = g_new0(TwEngineRead, 1);
+	read->self = g_object_ref(self);
+	read->reader_name = reader != NULL ? g_strdup(tw_reader_get_pcsc_name(reader)) : NULL;
+	read->generations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < self->readers->len; i++) {
+		const gchar *name = tw_reader_get_pcsc_name(g_ptr_array_index(self->readers, i));
+
+		if (reader == NULL || g_strcmp0(name, read->reader_name) == 0)
+			g_hash_table_insert(read->generations, g_strdup(name),
+					    GUINT_TO_POINTER(tw_engine_get_generation(self, name)));
+	}
+	tw_p11_read_async(self->p11, read->reader_name, self->cancellable, tw_engine_read_cb, read);
+}
+
+static void
+tw_engine_p11_loaded_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	TwEngine *self = TW_ENGINE(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!tw_p11_load_finish(TW_P11(source), res, &error)) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			g_warning("no PKCS#11 module could be loaded: %s; tokens will not be read",
+				  error->message);
+		g_object_unref(self);
+		return;
+	}
+	self->p11_ready = TRUE;
+	self->scan_pending = FALSE;
+	tw_engine_read(self, NULL);
+	g_object_unref(self);
 }
 
 static void
@@ -172,6 +397,12 @@ gboolean
 tw_engine_start(TwEngine *self, GError **error)
 {
 	g_return_val_if_fail(TW_IS_ENGINE(self), FALSE);
+
+	self->p11 = tw_p11_new(tw_config_get_use_p11_kit(self->config),
+			       tw_config_get_modules(self->config),
+			       tw_config_get_token_timeout_ms(self->config));
+	tw_p11_load_async(self->p11, self->cancellable, tw_engine_p11_loaded_cb,
+			  g_object_ref(self));
 	return tw_pcsc_monitor_start(self->monitor, error);
 }
 
@@ -179,15 +410,38 @@ void
 tw_engine_stop(TwEngine *self)
 {
 	g_return_if_fail(TW_IS_ENGINE(self));
+	g_cancellable_cancel(self->cancellable);
 	tw_pcsc_monitor_stop(self->monitor);
+	if (self->p11 != NULL)
+		tw_p11_shutdown(self->p11);
 }
 
-/* Re-read every reader; while pcscd is away, try to reach it now. */
+/* Re-read every reader and every token; while pcscd is away, try to reach it now. */
 void
 tw_engine_refresh(TwEngine *self)
 {
 	g_return_if_fail(TW_IS_ENGINE(self));
 	tw_pcsc_monitor_resync(self->monitor);
+	if (self->p11 != NULL)
+		tw_engine_read(self, NULL);
+}
+
+TwTokenSet *
+tw_engine_get_token_set(TwEngine *self)
+{
+	g_return_val_if_fail(TW_IS_ENGINE(self), NULL);
+	return self->tokens;
+}
+
+/* the reader a token is in now, NULL if none */
+TwReader *
+tw_engine_get_token_reader(TwEngine *self, TwToken *token)
+{
+	const gchar *scope;
+
+	g_return_val_if_fail(TW_IS_ENGINE(self), NULL);
+	scope = tw_token_set_get_scope(self->tokens, token);
+	return scope != NULL && *scope != '\0' ? tw_engine_find_reader(self, scope) : NULL;
 }
 
 gboolean
@@ -222,14 +476,23 @@ tw_engine_describe(TwEngine *self)
 {
 	guint n_readers;
 	guint n_cards;
+	guint n_tokens;
+	guint n_certs;
+	g_autoptr(GPtrArray) tokens = NULL;
 
 	g_return_val_if_fail(TW_IS_ENGINE(self), NULL);
 	if (!self->pcsc_available)
 		return g_strdup("pcscd not available, waiting for it");
 	n_readers = self->readers->len;
 	n_cards = tw_engine_count_cards(self);
-	return g_strdup_printf("%u %s, %u %s", n_readers, n_readers == 1 ? "reader" : "readers",
-			       n_cards, n_cards == 1 ? "card" : "cards");
+	tokens = tw_token_set_get_tokens(self->tokens);
+	n_tokens = tokens->len;
+	n_certs = tw_token_set_count_certificates(self->tokens);
+	return g_strdup_printf("%u %s, %u %s, %u %s, %u %s", n_readers,
+			       n_readers == 1 ? "reader" : "readers", n_cards,
+			       n_cards == 1 ? "card" : "cards", n_tokens,
+			       n_tokens == 1 ? "token" : "tokens", n_certs,
+			       n_certs == 1 ? "certificate" : "certificates");
 }
 
 gint64
@@ -258,13 +521,20 @@ tw_engine_dispose(GObject *object)
 {
 	TwEngine *self = TW_ENGINE(object);
 
+	g_cancellable_cancel(self->cancellable);
 	if (self->monitor != NULL) {
 		tw_pcsc_monitor_stop(self->monitor);
 		g_signal_handlers_disconnect_by_data(self->monitor, self);
 		g_clear_object(&self->monitor);
 	}
+	if (self->p11 != NULL) {
+		tw_p11_shutdown(self->p11);
+		g_clear_object(&self->p11);
+	}
 	if (self->readers != NULL)
 		g_ptr_array_set_size(self->readers, 0);
+	g_clear_object(&self->tokens);
+	g_clear_object(&self->config);
 	G_OBJECT_CLASS(tw_engine_parent_class)->dispose(object);
 }
 
@@ -274,6 +544,8 @@ tw_engine_finalize(GObject *object)
 	TwEngine *self = TW_ENGINE(object);
 
 	g_ptr_array_unref(self->readers);
+	g_hash_table_unref(self->generations);
+	g_object_unref(self->cancellable);
 	G_OBJECT_CLASS(tw_engine_parent_class)->finalize(object);
 }
 
@@ -281,6 +553,9 @@ static void
 tw_engine_init(TwEngine *self)
 {
 	self->readers = g_ptr_array_new_with_free_func(g_object_unref);
+	self->tokens = tw_token_set_new();
+	self->cancellable = g_cancellable_new();
+	self->generations = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->monitor = tw_pcsc_monitor_new();
 	g_signal_connect(self->monitor, "snapshot", G_CALLBACK(tw_engine_snapshot_cb), self);
 }
@@ -313,8 +588,15 @@ tw_engine_class_init(TwEngineClass *klass)
 			     NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_READER);
 }
 
+/**
+ * tw_engine_new:
+ * @config: (nullable): the configuration; NULL for the defaults
+ */
 TwEngine *
-tw_engine_new(void)
+tw_engine_new(TwConfig *config)
 {
-	return g_object_new(TW_TYPE_ENGINE, NULL);
+	TwEngine *self = g_object_new(TW_TYPE_ENGINE, NULL);
+
+	self->config = config != NULL ? g_object_ref(config) : tw_config_new();
+	return self;
 }

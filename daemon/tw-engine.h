@@ -6,15 +6,17 @@
 
 #include <gio/gio.h>
 
+#include "tw-config.h"
 #include "tw-pcsc-monitor.h"
 #include "tw-reader.h"
+#include "tw-token-set.h"
 
 G_BEGIN_DECLS
 
 #define TW_TYPE_ENGINE (tw_engine_get_type())
 G_DECLARE_FINAL_TYPE(TwEngine, tw_engine, TW, ENGINE, GObject)
 
-TwEngine *tw_engine_new(void) G_GNUC_WARN_UNUSED_RESULT;
+TwEngine *tw_engine_new(TwConfig *config) G_GNUC_WARN_UNUSED_RESULT;
 gboolean tw_engine_start(TwEngine *self, GError **error);
 void tw_engine_stop(TwEngine *self);
 void tw_engine_refresh(TwEngine *self);
@@ -24,6 +26,8 @@ GPtrArray *tw_engine_get_readers(TwEngine *self);
 guint tw_engine_count_cards(TwEngine *self);
 gchar *tw_engine_describe(TwEngine *self);
 gint64 tw_engine_get_worker_busy_usec(TwEngine *self);
+TwTokenSet *tw_engine_get_token_set(TwEngine *self);
+TwReader *tw_engine_get_token_reader(TwEngine *self, TwToken *token);
 
 /* for tests: feed what the PC/SC worker would deliver */
 void tw_engine_process_snapshot(TwEngine *self, gboolean available, GPtrArray *states);

@@ -14,11 +14,14 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "tw-config.h"
 #include "tw-daemon.h"
 #include "tw-engine.h"
 #include "tw-sd.h"
 
-#define TW_LOG_DOMAINS "TwMain TwDaemon TwEngine TwPcsc TwReader TwSd"
+#define TW_LOG_DOMAINS                                                                 \
+	"TwMain TwDaemon TwEngine TwPcsc TwReader TwSd TwConfig TwP11 TwCert TwToken " \
+	"TwTokenSet TwCertificate"
 
 typedef struct {
 	GMainLoop *loop;
@@ -53,17 +56,28 @@ main(int argc, char **argv)
 	gboolean opt_replace = FALSE;
 	gboolean opt_verbose = FALSE;
 	gboolean opt_version = FALSE;
-	const GOptionEntry entries[] = {{"system", 0, 0, G_OPTION_ARG_NONE, &opt_system,
-					 "Use the system bus (the default)", NULL},
-					{"session", 0, 0, G_OPTION_ARG_NONE, &opt_session,
-					 "Use the session bus (for tests and development)", NULL},
-					{"replace", 'r', 0, G_OPTION_ARG_NONE, &opt_replace,
-					 "Take the bus name over from a running instance", NULL},
-					{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
-					 "Log informational messages", NULL},
-					{"version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
-					 "Print the version and exit", NULL},
-					{NULL}};
+	gboolean opt_no_p11_kit = FALSE;
+	g_autofree gchar *opt_config = NULL;
+	g_auto(GStrv) opt_modules = NULL;
+	const GOptionEntry entries[] = {
+		{"system", 0, 0, G_OPTION_ARG_NONE, &opt_system, "Use the system bus (the default)",
+		 NULL},
+		{"session", 0, 0, G_OPTION_ARG_NONE, &opt_session,
+		 "Use the session bus (for tests and development)", NULL},
+		{"replace", 'r', 0, G_OPTION_ARG_NONE, &opt_replace,
+		 "Take the bus name over from a running instance", NULL},
+		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log informational messages",
+		 NULL},
+		{"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit",
+		 NULL},
+		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+		 "Read this configuration file instead of the default one", "FILE"},
+		{"pkcs11-module", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_modules,
+		 "Also load this PKCS#11 module (repeatable)", "PATH"},
+		{"no-p11-kit", 0, 0, G_OPTION_ARG_NONE, &opt_no_p11_kit,
+		 "Do not load the modules p11-kit's configuration lists", NULL},
+		{NULL}};
+	g_autoptr(TwConfig) config = NULL;
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TwEngine) engine = NULL;
@@ -112,7 +126,17 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, tw_main_signal_cb, &main_data);
 	g_unix_signal_add(SIGINT, tw_main_signal_cb, &main_data);
 
-	engine = tw_engine_new();
+	config = tw_config_new();
+	if (!tw_config_load(config, opt_config, &error)) {
+		g_printerr("tokenwatchd: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
+	for (guint i = 0; opt_modules != NULL && opt_modules[i] != NULL; i++)
+		tw_config_add_module(config, opt_modules[i]);
+	if (opt_no_p11_kit)
+		tw_config_set_use_p11_kit(config, FALSE);
+
+	engine = tw_engine_new(config);
 	daemon = tw_daemon_new(engine, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
 			       opt_replace);
 	g_signal_connect(daemon, "finished", G_CALLBACK(tw_main_finished_cb), &main_data);

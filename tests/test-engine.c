@@ -53,7 +53,7 @@ card_removed_cb(TwEngine *e, TwReader *r, Fixture *fx)
 static void
 fixture_setup(Fixture *fx, gconstpointer data)
 {
-	fx->engine = tw_engine_new();
+	fx->engine = tw_engine_new(NULL);
 	fx->log = g_string_new(NULL);
 	g_signal_connect(fx->engine, "reader-added", G_CALLBACK(reader_added_cb), fx);
 	g_signal_connect(fx->engine, "reader-removed", G_CALLBACK(reader_removed_cb), fx);
@@ -146,7 +146,7 @@ test_engine_events(Fixture *fx, gconstpointer data)
 	feed(fx, TRUE, "A", SCARD_STATE_PRESENT, 7u, NULL);
 	g_assert_cmpstr(fx->log->str, ==, "out:A:empty:6;in:A:present:7;");
 	status = tw_engine_describe(fx->engine);
-	g_assert_cmpstr(status, ==, "1 reader, 1 card");
+	g_assert_cmpstr(status, ==, "1 reader, 1 card, 0 tokens, 0 certificates");
 }
 
 static void

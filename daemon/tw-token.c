@@ -1,0 +1,400 @@
+/*
+ * Copyright (C) 2026 The tokenwatch developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A PKCS#11 token as the engine knows it, made from what tw-p11 read: every
+ * string valid UTF-8 for people and D-Bus, PIN states from the token flags.
+ * One "changed" signal for any change: the adaptor then copies it all.
+ */
+#define G_LOG_DOMAIN "TwToken"
+
+#include "config.h"
+
+#include <gio/gio.h>
+/* the GNU names, as tw-p11.c: the standard ones rename struct members */
+#define CRYPTOKI_GNU 1
+#include <p11-kit/pkcs11.h>
+#include <string.h>
+
+#include "tw-names.h"
+#include "tw-token.h"
+
+/* CK_TOKEN_INFO fields are at most 32 bytes; a module may still misbehave */
+#define TW_TOKEN_FIELD_MAX_CHARS 64
+
+struct _TwToken {
+	GObject parent_instance;
+	gchar *id;
+	gchar *reader_name; /* the slot description, raw: the PC/SC reader name */
+	gchar *label;
+	gchar *manufacturer;
+	gchar *model;
+	gchar *serial;
+	gint64 first_seen;
+	gint64 last_seen;
+	const gchar *user_pin_state;
+	const gchar *so_pin_state;
+	guint64 total_memory;
+	guint64 free_memory;
+	guint unpaired_keys;
+	gchar *module;
+	gchar *error;
+	GPtrArray *cert_ids; /* gchar*, in the order found */
+};
+
+G_DEFINE_TYPE(TwToken, tw_token, G_TYPE_OBJECT)
+
+enum { SIGNAL_CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS] = {0};
+
+/**
+ * tw_token_id_for:
+ *
+ * The token's id: stable across insertions and readers, from what the token
+ * says of itself. The first 16 hex digits of a SHA-256, so that any bytes a
+ * token gives make a short, valid object path.
+ */
+gchar *
+tw_token_id_for(const gchar *manufacturer, const gchar *model, const gchar *serial)
+{
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(sum, (const guchar *)manufacturer, (gssize)strlen(manufacturer) + 1);
+	g_checksum_update(sum, (const guchar *)model, (gssize)strlen(model) + 1);
+	g_checksum_update(sum, (const guchar *)serial, (gssize)strlen(serial) + 1);
+	return g_strndup(g_checksum_get_string(sum), 16);
+}
+
+/* a token nobody initialised (a blank card, SoftHSM's free slot) holds
+ * nothing tokenwatch watches */
+gboolean
+tw_token_p11_is_initialized(const TwP11Token *p11)
+{
+	return (p11->flags & CKF_TOKEN_INITIALIZED) != 0;
+}
+
+/* the worst state first: that is the one people must act on */
+const gchar *
+tw_token_user_pin_state(gulong flags)
+{
+	if (flags & CKF_USER_PIN_LOCKED)
+		return "locked";
+	if (flags & CKF_USER_PIN_FINAL_TRY)
+		return "final-try";
+	if (flags & CKF_USER_PIN_COUNT_LOW)
+		return "count-low";
+	if (flags & CKF_USER_PIN_TO_BE_CHANGED)
+		return "to-be-changed";
+	if (flags & CKF_USER_PIN_INITIALIZED)
+		return "ok";
+	return "unknown";
+}
+
+const gchar *
+tw_token_so_pin_state(gulong flags)
+{
+	if (flags & CKF_SO_PIN_LOCKED)
+		return "locked";
+	if (flags & CKF_SO_PIN_FINAL_TRY)
+		return "final-try";
+	if (flags & CKF_SO_PIN_COUNT_LOW)
+		return "count-low";
+	if (flags & CKF_SO_PIN_TO_BE_CHANGED)
+		return "to-be-changed";
+	/* PKCS#11 has no "SO PIN initialised" flag: an initialised token has one */
+	if (flags & CKF_TOKEN_INITIALIZED)
+		return "ok";
+	return "unknown";
+}
+
+static gboolean
+tw_token_set_string(gchar **field, const gchar *value)
+{
+	g_autofree gchar *display = tw_names_make_display(value, TW_TOKEN_FIELD_MAX_CHARS);
+
+	g_strstrip(display);
+	if (g_strcmp0(*field, display) == 0)
+		return FALSE;
+	g_free(*field);
+	*field = g_steal_pointer(&display);
+	return TRUE;
+}
+
+static guint
+tw_token_count_unpaired(const TwP11Token *p11)
+{
+	guint n = 0;
+
+	for (guint i = 0; p11->public_keys != NULL && i < p11->public_keys->len; i++) {
+		const TwP11Object *key = g_ptr_array_index(p11->public_keys, i);
+		gboolean paired = FALSE;
+
+		for (guint j = 0; p11->certificates != NULL && j < p11->certificates->len; j++) {
+			const TwP11Object *cert = g_ptr_array_index(p11->certificates, j);
+
+			if (key->id != NULL && cert->id != NULL &&
+			    g_bytes_equal(key->id, cert->id)) {
+				paired = TRUE;
+				break;
+			}
+		}
+		n += paired ? 0 : 1;
+	}
+	return n;
+}
+
+static gboolean
+tw_token_set_cert_ids(TwToken *self, GPtrArray *cert_ids)
+{
+	gboolean same = cert_ids->len == self->cert_ids->len;
+
+	for (guint i = 0; same && i < cert_ids->len; i++)
+		same = g_strcmp0(g_ptr_array_index(cert_ids, i),
+				 g_ptr_array_index(self->cert_ids, i)) == 0;
+	if (same)
+		return FALSE;
+	g_ptr_array_set_size(self->cert_ids, 0);
+	for (guint i = 0; i < cert_ids->len; i++)
+		g_ptr_array_add(self->cert_ids, g_strdup(g_ptr_array_index(cert_ids, i)));
+	return TRUE;
+}
+
+/**
+ * tw_token_update:
+ * @p11: what was read
+ * @cert_ids: (element-type utf8): ids of the certificates on it, in order
+ * @now: Unix seconds
+ *
+ * Takes what a read of the token found; emits "changed" if anything did.
+ */
+void
+tw_token_update(TwToken *self, const TwP11Token *p11, GPtrArray *cert_ids, gint64 now)
+{
+	gboolean changed = FALSE;
+	const gchar *user = tw_token_user_pin_state(p11->flags);
+	const gchar *so = tw_token_so_pin_state(p11->flags);
+	guint unpaired = tw_token_count_unpaired(p11);
+
+	g_return_if_fail(TW_IS_TOKEN(self));
+
+	if (g_strcmp0(self->reader_name, p11->slot_description) != 0) {
+		g_free(self->reader_name);
+		self->reader_name = g_strdup(p11->slot_description);
+		changed = TRUE;
+	}
+	changed |= tw_token_set_string(&self->label, p11->label);
+	changed |= tw_token_set_string(&self->manufacturer, p11->manufacturer);
+	changed |= tw_token_set_string(&self->model, p11->model);
+	changed |= tw_token_set_string(&self->serial, p11->serial);
+	changed |= tw_token_set_string(&self->module, p11->module);
+	if (self->user_pin_state != user || self->so_pin_state != so) {
+		self->user_pin_state = user;
+		self->so_pin_state = so;
+		changed = TRUE;
+	}
+	if (self->total_memory != p11->total_private_memory + p11->total_public_memory ||
+	    self->free_memory != p11->free_private_memory + p11->free_public_memory ||
+	    self->unpaired_keys != unpaired) {
+		self->total_memory = p11->total_private_memory + p11->total_public_memory;
+		self->free_memory = p11->free_private_memory + p11->free_public_memory;
+		self->unpaired_keys = unpaired;
+		changed = TRUE;
+	}
+	changed |= tw_token_set_cert_ids(self, cert_ids);
+	if (g_strcmp0(self->error, p11->error != NULL ? p11->error : "") != 0) {
+		g_free(self->error);
+		self->error = g_strdup(p11->error != NULL ? p11->error : "");
+		changed = TRUE;
+	}
+	if (self->first_seen == 0)
+		self->first_seen = now;
+	if (self->last_seen != now) {
+		self->last_seen = now;
+		changed = TRUE;
+	}
+	if (changed)
+		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+void
+tw_token_set_error(TwToken *self, const gchar *error)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	if (g_strcmp0(self->error, error != NULL ? error : "") == 0)
+		return;
+	g_free(self->error);
+	self->error = g_strdup(error != NULL ? error : "");
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+const gchar *
+tw_token_get_id(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->id;
+}
+
+const gchar *
+tw_token_get_reader_name(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->reader_name;
+}
+
+const gchar *
+tw_token_get_label(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->label;
+}
+
+const gchar *
+tw_token_get_manufacturer(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->manufacturer;
+}
+
+const gchar *
+tw_token_get_model(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->model;
+}
+
+const gchar *
+tw_token_get_serial(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->serial;
+}
+
+gint64
+tw_token_get_first_seen(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->first_seen;
+}
+
+gint64
+tw_token_get_last_seen(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->last_seen;
+}
+
+const gchar *
+tw_token_get_user_pin_state(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->user_pin_state;
+}
+
+const gchar *
+tw_token_get_so_pin_state(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->so_pin_state;
+}
+
+guint64
+tw_token_get_total_memory(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->total_memory;
+}
+
+guint64
+tw_token_get_free_memory(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->free_memory;
+}
+
+guint
+tw_token_get_unpaired_keys(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->unpaired_keys;
+}
+
+const gchar *
+tw_token_get_module(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->module;
+}
+
+const gchar *
+tw_token_get_error(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->error;
+}
+
+/* Returns: (transfer none) (element-type utf8) */
+GPtrArray *
+tw_token_get_certificate_ids(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->cert_ids;
+}
+
+static void
+tw_token_finalize(GObject *object)
+{
+	TwToken *self = TW_TOKEN(object);
+
+	g_free(self->id);
+	g_free(self->reader_name);
+	g_free(self->label);
+	g_free(self->manufacturer);
+	g_free(self->model);
+	g_free(self->serial);
+	g_free(self->module);
+	g_free(self->error);
+	g_ptr_array_unref(self->cert_ids);
+	G_OBJECT_CLASS(tw_token_parent_class)->finalize(object);
+}
+
+static void
+tw_token_init(TwToken *self)
+{
+	self->reader_name = g_strdup("");
+	self->label = g_strdup("");
+	self->manufacturer = g_strdup("");
+	self->model = g_strdup("");
+	self->serial = g_strdup("");
+	self->module = g_strdup("");
+	self->error = g_strdup("");
+	self->user_pin_state = "unknown";
+	self->so_pin_state = "unknown";
+	self->cert_ids = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void
+tw_token_class_init(TwTokenClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->finalize = tw_token_finalize;
+	/**
+	 * TwToken::changed:
+	 *
+	 * Something about the token changed.
+	 */
+	signals[SIGNAL_CHANGED] =
+		g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+			     NULL, G_TYPE_NONE, 0);
+}
+
+TwToken *
+tw_token_new(const gchar *id)
+{
+	TwToken *self;
+
+	g_return_val_if_fail(id != NULL, NULL);
+	self = g_object_new(TW_TYPE_TOKEN, NULL);
+	self->id = g_strdup(id);
+	return self;
+}

@@ -1,0 +1,43 @@
+/*
+ * Copyright (C) 2026 The tokenwatch developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "tw-p11.h"
+
+G_BEGIN_DECLS
+
+#define TW_TYPE_TOKEN (tw_token_get_type())
+G_DECLARE_FINAL_TYPE(TwToken, tw_token, TW, TOKEN, GObject)
+
+gboolean tw_token_p11_is_initialized(const TwP11Token *p11);
+
+gchar *tw_token_id_for(const gchar *manufacturer, const gchar *model, const gchar *serial);
+const gchar *tw_token_user_pin_state(gulong flags);
+const gchar *tw_token_so_pin_state(gulong flags);
+
+TwToken *tw_token_new(const gchar *id) G_GNUC_WARN_UNUSED_RESULT;
+void tw_token_update(TwToken *self, const TwP11Token *p11, GPtrArray *cert_ids, gint64 now);
+void tw_token_set_error(TwToken *self, const gchar *error);
+
+const gchar *tw_token_get_id(TwToken *self);
+const gchar *tw_token_get_reader_name(TwToken *self);
+const gchar *tw_token_get_label(TwToken *self);
+const gchar *tw_token_get_manufacturer(TwToken *self);
+const gchar *tw_token_get_model(TwToken *self);
+const gchar *tw_token_get_serial(TwToken *self);
+gint64 tw_token_get_first_seen(TwToken *self);
+gint64 tw_token_get_last_seen(TwToken *self);
+const gchar *tw_token_get_user_pin_state(TwToken *self);
+const gchar *tw_token_get_so_pin_state(TwToken *self);
+guint64 tw_token_get_total_memory(TwToken *self);
+guint64 tw_token_get_free_memory(TwToken *self);
+guint tw_token_get_unpaired_keys(TwToken *self);
+const gchar *tw_token_get_module(TwToken *self);
+const gchar *tw_token_get_error(TwToken *self);
+GPtrArray *tw_token_get_certificate_ids(TwToken *self);
+
+G_END_DECLS
