@@ -4,560 +4,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-/*
- * libtokenwatch against a fake tokenwatchd: a thread with its own main
- * context and bus connection that exports the objects of the D-Bus contract
- * by hand (the XML in dbus/), on a private bus from GTestDBus.
- */
+/* libtokenwatch against a fake tokenwatchd: the client, the Manager and the
+ * readers. */
 
 #include "config.h"
 
-#include <tokenwatch.h>
-
-#define FAKE_READERS_PATH  TW_DBUS_PATH "/readers/"
-#define FAKE_IFACE_MANAGER "io.github.tokenwatch.TokenWatch1.Manager"
-#define FAKE_IFACE_READER  "io.github.tokenwatch.TokenWatch1.Reader"
-#define FAKE_IFACE_TOKEN   "io.github.tokenwatch.TokenWatch1.Token"
-#define FAKE_IFACE_OTHER   "org.example.NotKnownToTheLibrary"
-
-static const gchar fake_om_xml[] =
-	"<node><interface name='org.freedesktop.DBus.ObjectManager'>"
-	"<method name='GetManagedObjects'>"
-	"<arg type='a{oa{sa{sv}}}' name='objects' direction='out'/></method>"
-	"<signal name='InterfacesAdded'><arg type='o' name='object_path'/>"
-	"<arg type='a{sa{sv}}' name='interfaces_and_properties'/></signal>"
-	"<signal name='InterfacesRemoved'><arg type='o' name='object_path'/>"
-	"<arg type='as' name='interfaces'/></signal>"
-	"</interface></node>";
-
-typedef struct {
-	gchar *path;
-	gchar *name;
-	gboolean card_present;
-	gchar *atr;
-	gchar *card_state;
-	guint event_count;
-	guint registration_id;
-} FakeReader;
-
-typedef struct {
-	GThread *thread;
-	GMainContext *context;
-	GMainLoop *loop;
-	GDBusConnection *connection;
-	GDBusNodeInfo *manager_node;
-	GDBusNodeInfo *reader_node;
-	GDBusNodeInfo *om_node;
-	guint manager_id;
-	guint om_id;
-	GHashTable *readers; /* path → FakeReader */
-	gchar *version;
-	gboolean pcsc_available;
-	gchar *refresh_error; /* D-Bus error name Refresh returns, or NULL */
-	guint refresh_count;
-	GMutex mutex;
-	GCond cond;
-	gboolean ready;
-} Fake;
-
-typedef void (*FakeFunc)(Fake *fake, gconstpointer data);
-
-static void
-fake_reader_free(FakeReader *reader)
-{
-	g_free(reader->path);
-	g_free(reader->name);
-	g_free(reader->atr);
-	g_free(reader->card_state);
-	g_free(reader);
-}
-
-static GDBusNodeInfo *
-fake_load_node(const gchar *iface)
-{
-	g_autofree gchar *path = g_strdup_printf("%s/%s.xml", TW_DBUS_XML_DIR, iface);
-	g_autofree gchar *xml = NULL;
-	g_autoptr(GError) error = NULL;
-	GDBusNodeInfo *node;
-
-	g_file_get_contents(path, &xml, NULL, &error);
-	g_assert_no_error(error);
-	node = g_dbus_node_info_new_for_xml(xml, &error);
-	g_assert_no_error(error);
-	return node;
-}
-
-static GVariant *
-fake_reader_get_props(FakeReader *reader)
-{
-	GVariantBuilder builder;
-
-	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&builder, "{sv}", "Name", g_variant_new_string(reader->name));
-	g_variant_builder_add(&builder, "{sv}", "CardPresent",
-			      g_variant_new_boolean(reader->card_present));
-	g_variant_builder_add(&builder, "{sv}", "Atr", g_variant_new_string(reader->atr));
-	g_variant_builder_add(&builder, "{sv}", "Tokens", g_variant_new_objv(NULL, 0));
-	g_variant_builder_add(&builder, "{sv}", "CardState",
-			      g_variant_new_string(reader->card_state));
-	g_variant_builder_add(&builder, "{sv}", "EventCount",
-			      g_variant_new_uint32(reader->event_count));
-	return g_variant_builder_end(&builder);
-}
-
-/* a reader object also carries an interface the library does not know */
-static GVariant *
-fake_reader_get_interfaces(FakeReader *reader)
-{
-	GVariantBuilder builder;
-
-	g_variant_builder_init(&builder, G_VARIANT_TYPE("a{sa{sv}}"));
-	g_variant_builder_add(&builder, "{s@a{sv}}", FAKE_IFACE_READER,
-			      fake_reader_get_props(reader));
-	g_variant_builder_add(&builder, "{s@a{sv}}", FAKE_IFACE_OTHER,
-			      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0));
-	return g_variant_builder_end(&builder);
-}
-
-static GVariant *
-fake_reader_get_property_cb(GDBusConnection *connection,
-			    const gchar *sender,
-			    const gchar *object_path,
-			    const gchar *interface_name,
-			    const gchar *property_name,
-			    GError **error,
-			    gpointer user_data)
-{
-	g_autoptr(GVariant) props = fake_reader_get_props(user_data);
-
-	return g_variant_lookup_value(props, property_name, NULL);
-}
-
-static const GDBusInterfaceVTable fake_reader_vtable = {NULL, fake_reader_get_property_cb, NULL};
-
-static void
-fake_manager_method_cb(GDBusConnection *connection,
-		       const gchar *sender,
-		       const gchar *object_path,
-		       const gchar *interface_name,
-		       const gchar *method_name,
-		       GVariant *parameters,
-		       GDBusMethodInvocation *invocation,
-		       gpointer user_data)
-{
-	Fake *fake = user_data;
-
-	g_assert_cmpstr(method_name, ==, "Refresh");
-	if (fake->refresh_error != NULL) {
-		g_dbus_method_invocation_return_dbus_error(invocation, fake->refresh_error,
-							   "refresh refused");
-		return;
-	}
-	fake->refresh_count++;
-	g_dbus_method_invocation_return_value(invocation, NULL);
-}
-
-static GVariant *
-fake_manager_get_property_cb(GDBusConnection *connection,
-			     const gchar *sender,
-			     const gchar *object_path,
-			     const gchar *interface_name,
-			     const gchar *property_name,
-			     GError **error,
-			     gpointer user_data)
-{
-	Fake *fake = user_data;
-
-	if (g_strcmp0(property_name, "Version") == 0)
-		return g_variant_new_string(fake->version);
-	if (g_strcmp0(property_name, "PcscAvailable") == 0)
-		return g_variant_new_boolean(fake->pcsc_available);
-	g_assert_not_reached();
-}
-
-static const GDBusInterfaceVTable fake_manager_vtable = {fake_manager_method_cb,
-							 fake_manager_get_property_cb, NULL};
-
-static void
-fake_om_method_cb(GDBusConnection *connection,
-		  const gchar *sender,
-		  const gchar *object_path,
-		  const gchar *interface_name,
-		  const gchar *method_name,
-		  GVariant *parameters,
-		  GDBusMethodInvocation *invocation,
-		  gpointer user_data)
-{
-	Fake *fake = user_data;
-	GVariantBuilder builder;
-	GHashTableIter iter;
-	gpointer value;
-
-	g_assert_cmpstr(method_name, ==, "GetManagedObjects");
-	g_variant_builder_init(&builder, G_VARIANT_TYPE("a{oa{sa{sv}}}"));
-	g_hash_table_iter_init(&iter, fake->readers);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		FakeReader *reader = value;
-
-		g_variant_builder_add(&builder, "{o@a{sa{sv}}}", reader->path,
-				      fake_reader_get_interfaces(reader));
-	}
-	/* a token: ignored by this version of the library */
-	g_variant_builder_add_parsed(&builder, "{%o, {%s: {'Label': <'My token'>}}}",
-				     TW_DBUS_PATH "/tokens/t1", FAKE_IFACE_TOKEN);
-	g_dbus_method_invocation_return_value(
-		invocation, g_variant_new("(@a{oa{sa{sv}}})", g_variant_builder_end(&builder)));
-}
-
-static const GDBusInterfaceVTable fake_om_vtable = {fake_om_method_cb, NULL, NULL};
-
-static void
-fake_emit(Fake *fake,
-	  const gchar *path,
-	  const gchar *iface,
-	  const gchar *signal,
-	  GVariant *parameters)
-{
-	g_autoptr(GError) error = NULL;
-
-	g_dbus_connection_emit_signal(fake->connection, NULL, path, iface, signal, parameters,
-				      &error);
-	g_assert_no_error(error);
-}
-
-static gpointer
-fake_thread_cb(gpointer user_data)
-{
-	Fake *fake = user_data;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = NULL;
-
-	g_main_context_push_thread_default(fake->context);
-	fake->connection = g_dbus_connection_new_for_address_sync(
-		g_getenv("DBUS_SESSION_BUS_ADDRESS"),
-		G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-		NULL, NULL, &error);
-	g_assert_no_error(error);
-	fake->manager_id = g_dbus_connection_register_object(
-		fake->connection, TW_DBUS_PATH, fake->manager_node->interfaces[0],
-		&fake_manager_vtable, fake, NULL, &error);
-	g_assert_no_error(error);
-	fake->om_id = g_dbus_connection_register_object(fake->connection, TW_DBUS_PATH,
-							fake->om_node->interfaces[0],
-							&fake_om_vtable, fake, NULL, &error);
-	g_assert_no_error(error);
-	reply = g_dbus_connection_call_sync(
-		fake->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-		"org.freedesktop.DBus", "RequestName", g_variant_new("(su)", TW_DBUS_NAME, 0x4),
-		G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
-	g_assert_no_error(error);
-
-	g_mutex_lock(&fake->mutex);
-	fake->ready = TRUE;
-	g_cond_broadcast(&fake->cond);
-	g_mutex_unlock(&fake->mutex);
-
-	g_main_loop_run(fake->loop);
-
-	/* the name goes with the connection, as when tokenwatchd dies */
-	g_hash_table_remove_all(fake->readers);
-	g_dbus_connection_close_sync(fake->connection, NULL, NULL);
-	g_clear_object(&fake->connection);
-	g_main_context_pop_thread_default(fake->context);
-	return NULL;
-}
-
-static Fake *
-fake_new(void)
-{
-	Fake *fake = g_new0(Fake, 1);
-
-	g_mutex_init(&fake->mutex);
-	g_cond_init(&fake->cond);
-	fake->context = g_main_context_new();
-	fake->loop = g_main_loop_new(fake->context, FALSE);
-	fake->manager_node = fake_load_node(FAKE_IFACE_MANAGER);
-	fake->reader_node = fake_load_node(FAKE_IFACE_READER);
-	fake->om_node = g_dbus_node_info_new_for_xml(fake_om_xml, NULL);
-	fake->readers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					      (GDestroyNotify)fake_reader_free);
-	fake->version = g_strdup("9.8.7");
-	fake->pcsc_available = TRUE;
-	fake->thread = g_thread_new("fake-tokenwatchd", fake_thread_cb, fake);
-
-	g_mutex_lock(&fake->mutex);
-	while (!fake->ready)
-		g_cond_wait(&fake->cond, &fake->mutex);
-	g_mutex_unlock(&fake->mutex);
-	return fake;
-}
-
-static void
-fake_free(Fake *fake)
-{
-	g_main_loop_quit(fake->loop);
-	g_thread_join(fake->thread);
-	g_hash_table_unref(fake->readers);
-	g_dbus_node_info_unref(fake->manager_node);
-	g_dbus_node_info_unref(fake->reader_node);
-	g_dbus_node_info_unref(fake->om_node);
-	g_main_loop_unref(fake->loop);
-	g_main_context_unref(fake->context);
-	g_mutex_clear(&fake->mutex);
-	g_cond_clear(&fake->cond);
-	g_free(fake->version);
-	g_free(fake->refresh_error);
-	g_free(fake);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Fake, fake_free)
-
-/* runs @func in the fake's thread and waits for it */
-
-typedef struct {
-	Fake *fake;
-	FakeFunc func;
-	gconstpointer data;
-	gboolean done;
-} FakeCall;
-
-static gboolean
-fake_call_cb(gpointer user_data)
-{
-	FakeCall *call = user_data;
-
-	call->func(call->fake, call->data);
-	g_mutex_lock(&call->fake->mutex);
-	call->done = TRUE;
-	g_cond_broadcast(&call->fake->cond);
-	g_mutex_unlock(&call->fake->mutex);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-fake_run(Fake *fake, FakeFunc func, gconstpointer data)
-{
-	FakeCall call = {fake, func, data, FALSE};
-
-	g_main_context_invoke(fake->context, fake_call_cb, &call);
-	g_mutex_lock(&fake->mutex);
-	while (!call.done)
-		g_cond_wait(&fake->cond, &fake->mutex);
-	g_mutex_unlock(&fake->mutex);
-}
-
-static gchar *
-fake_reader_path(const gchar *name)
-{
-	g_autofree gchar *escaped = g_dbus_escape_object_path(name);
-
-	return g_strconcat(FAKE_READERS_PATH, escaped, NULL);
-}
-
-/* "name" or "name|state|ATR" */
-static void
-fake_add_reader_func(Fake *fake, gconstpointer data)
-{
-	g_auto(GStrv) parts = g_strsplit(data, "|", 3);
-	FakeReader *reader = g_new0(FakeReader, 1);
-	g_autoptr(GError) error = NULL;
-
-	reader->name = g_strdup(parts[0]);
-	reader->path = fake_reader_path(parts[0]);
-	reader->card_state = g_strdup(parts[1] != NULL ? parts[1] : "empty");
-	reader->atr = g_strdup(parts[1] != NULL ? parts[2] : "");
-	reader->card_present = g_strcmp0(reader->card_state, "empty") != 0;
-	reader->registration_id = g_dbus_connection_register_object(
-		fake->connection, reader->path, fake->reader_node->interfaces[0],
-		&fake_reader_vtable, reader, NULL, &error);
-	g_assert_no_error(error);
-	g_hash_table_insert(fake->readers, reader->path, reader);
-	fake_emit(fake, TW_DBUS_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
-		  g_variant_new("(o@a{sa{sv}})", reader->path, fake_reader_get_interfaces(reader)));
-	fake_emit(fake, TW_DBUS_PATH, FAKE_IFACE_MANAGER, "ReaderAdded",
-		  g_variant_new("(o)", reader->path));
-}
-
-static void
-fake_remove_reader_func(Fake *fake, gconstpointer data)
-{
-	g_autofree gchar *path = fake_reader_path(data);
-	const gchar *ifaces[] = {FAKE_IFACE_READER, FAKE_IFACE_OTHER};
-	FakeReader *reader = g_hash_table_lookup(fake->readers, path);
-
-	g_assert_nonnull(reader);
-	g_dbus_connection_unregister_object(fake->connection, reader->registration_id);
-	g_hash_table_remove(fake->readers, path);
-	fake_emit(fake, TW_DBUS_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-		  g_variant_new("(o@as)", path, g_variant_new_strv(ifaces, G_N_ELEMENTS(ifaces))));
-	fake_emit(fake, TW_DBUS_PATH, FAKE_IFACE_MANAGER, "ReaderRemoved",
-		  g_variant_new("(o)", path));
-}
-
-/* "name|ATR" inserts a card, "name" removes it; properties go first */
-static void
-fake_set_card_func(Fake *fake, gconstpointer data)
-{
-	g_auto(GStrv) parts = g_strsplit(data, "|", 2);
-	g_autofree gchar *path = fake_reader_path(parts[0]);
-	FakeReader *reader = g_hash_table_lookup(fake->readers, path);
-	GVariantBuilder changed;
-
-	g_assert_nonnull(reader);
-	g_free(reader->atr);
-	g_free(reader->card_state);
-	reader->card_present = parts[1] != NULL;
-	reader->atr = g_strdup(parts[1] != NULL ? parts[1] : "");
-	reader->card_state = g_strdup(parts[1] != NULL ? "present" : "empty");
-	reader->event_count++;
-
-	g_variant_builder_init(&changed, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&changed, "{sv}", "CardPresent",
-			      g_variant_new_boolean(reader->card_present));
-	g_variant_builder_add(&changed, "{sv}", "Atr", g_variant_new_string(reader->atr));
-	g_variant_builder_add(&changed, "{sv}", "CardState",
-			      g_variant_new_string(reader->card_state));
-	g_variant_builder_add(&changed, "{sv}", "EventCount",
-			      g_variant_new_uint32(reader->event_count));
-	fake_emit(fake, path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-		  g_variant_new("(sa{sv}as)", FAKE_IFACE_READER, &changed, NULL));
-	fake_emit(fake, TW_DBUS_PATH, FAKE_IFACE_MANAGER,
-		  reader->card_present ? "CardInserted" : "CardRemoved",
-		  g_variant_new("(o)", path));
-}
-
-static void
-fake_set_pcsc_func(Fake *fake, gconstpointer data)
-{
-	GVariantBuilder changed;
-
-	fake->pcsc_available = GPOINTER_TO_INT(data);
-	g_variant_builder_init(&changed, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&changed, "{sv}", "PcscAvailable",
-			      g_variant_new_boolean(fake->pcsc_available));
-	fake_emit(fake, TW_DBUS_PATH, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-		  g_variant_new("(sa{sv}as)", FAKE_IFACE_MANAGER, &changed, NULL));
-}
-
-static void
-fake_set_refresh_error_func(Fake *fake, gconstpointer data)
-{
-	g_free(fake->refresh_error);
-	fake->refresh_error = g_strdup(data);
-}
-
-/* the client side */
-
-typedef struct {
-	TokenwatchClient *client;
-	GPtrArray *events; /* of gchar* */
-} Recorder;
-
-static gboolean
-wait_tick_cb(gpointer user_data)
-{
-	return G_SOURCE_CONTINUE;
-}
-
-#define WAIT_FOR(cond)                                                           \
-	G_STMT_START                                                             \
-	{                                                                        \
-		gint64 _deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC; \
-		guint _tick = g_timeout_add(20, wait_tick_cb, NULL);             \
-		while (!(cond)) {                                                \
-			if (g_get_monotonic_time() > _deadline)                  \
-				g_error("timed out waiting for %s", #cond);      \
-			g_main_context_iteration(NULL, TRUE);                    \
-		}                                                                \
-		g_source_remove(_tick);                                          \
-	}                                                                        \
-	G_STMT_END
-
-static void
-recorder_reader_cb(TokenwatchClient *client, TokenwatchReader *reader, gpointer user_data)
-{
-	Recorder *rec = user_data;
-	GSignalInvocationHint *hint = g_signal_get_invocation_hint(client);
-
-	g_ptr_array_add(rec->events, g_strdup_printf("%s %s %s %u", g_signal_name(hint->signal_id),
-						     tokenwatch_reader_get_name(reader),
-						     tokenwatch_reader_get_atr(reader),
-						     tokenwatch_reader_get_event_count(reader)));
-}
-
-static void
-recorder_notify_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
-{
-	Recorder *rec = user_data;
-	g_auto(GValue) value = G_VALUE_INIT;
-	g_autofree gchar *str = NULL;
-
-	g_value_init(&value, pspec->value_type);
-	g_object_get_property(object, pspec->name, &value);
-	str = g_strdup_value_contents(&value);
-	g_ptr_array_add(rec->events, g_strdup_printf("notify %s %s", pspec->name, str));
-}
-
-static Recorder *
-recorder_new(TokenwatchClient *client)
-{
-	Recorder *rec = g_new0(Recorder, 1);
-	const gchar *sigs[] = {"reader-added", "reader-removed", "card-inserted", "card-removed"};
-
-	rec->client = g_object_ref(client);
-	rec->events = g_ptr_array_new_with_free_func(g_free);
-	for (guint i = 0; i < G_N_ELEMENTS(sigs); i++)
-		g_signal_connect(client, sigs[i], G_CALLBACK(recorder_reader_cb), rec);
-	g_signal_connect(client, "notify", G_CALLBACK(recorder_notify_cb), rec);
-	return rec;
-}
-
-static void
-recorder_free(Recorder *rec)
-{
-	g_signal_handlers_disconnect_by_data(rec->client, rec);
-	g_object_unref(rec->client);
-	g_ptr_array_unref(rec->events);
-	g_free(rec);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(Recorder, recorder_free)
-
-static gboolean
-recorder_has(Recorder *rec, const gchar *event)
-{
-	for (guint i = 0; i < rec->events->len; i++) {
-		if (g_strcmp0(g_ptr_array_index(rec->events, i), event) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
-static void
-client_ready_cb(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	GAsyncResult **result = user_data;
-
-	*result = g_object_ref(res);
-}
-
-static TokenwatchClient *
-client_new_async(void)
-{
-	g_autoptr(GAsyncResult) res = NULL;
-	g_autoptr(GError) error = NULL;
-	TokenwatchClient *client;
-
-	tokenwatch_client_new_for_bus_async(G_BUS_TYPE_SESSION, NULL, client_ready_cb, &res);
-	WAIT_FOR(res != NULL);
-	client = tokenwatch_client_new_finish(res, &error);
-	g_assert_no_error(error);
-	g_assert_true(TOKENWATCH_IS_CLIENT(client));
-	return client;
-}
-
-/* the tests */
+#include "test-fake-daemon.h"
 
 static void
 test_error_domain(void)
@@ -577,6 +29,22 @@ test_error_domain(void)
 	g_assert_cmpstr(error_dbus->message, ==, "gone");
 }
 
+/* the value of @nick in the GEnum named @type_name, -1 if none */
+static gint
+tokenwatch_enum_value(const gchar *type_name, const gchar *nick)
+{
+	g_autoptr(GEnumClass) klass = NULL;
+	GEnumValue *value;
+
+	/* the types are registered by their get_type functions */
+	g_type_ensure(TOKENWATCH_TYPE_PIN_STATE);
+	g_type_ensure(TOKENWATCH_TYPE_CERTIFICATE_KIND);
+	g_type_ensure(TOKENWATCH_TYPE_CERTIFICATE_STATUS);
+	klass = g_type_class_ref(g_type_from_name(type_name));
+	value = g_enum_get_value_by_nick(klass, nick);
+	return value != NULL ? value->value : -1;
+}
+
 static void
 test_card_state_enum(void)
 {
@@ -588,6 +56,21 @@ test_card_state_enum(void)
 			TOKENWATCH_CARD_STATE_MUTE);
 	g_assert_cmpint(g_enum_get_value_by_nick(klass, "unknown")->value, ==,
 			TOKENWATCH_CARD_STATE_UNKNOWN);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchPinState", "to-be-changed"), ==,
+			TOKENWATCH_PIN_STATE_TO_BE_CHANGED);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchPinState", "final-try"), ==,
+			TOKENWATCH_PIN_STATE_FINAL_TRY);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateKind", "qualified-esign-qscd"),
+			==, TOKENWATCH_CERTIFICATE_KIND_QUALIFIED_ESIGN_QSCD);
+	g_assert_cmpint(
+		tokenwatch_enum_value("TokenwatchCertificateKind", "non-qualified-personal"), ==,
+		TOKENWATCH_CERTIFICATE_KIND_NON_QUALIFIED_PERSONAL);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateKind", "unknown"), ==, 0);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateStatus", "not-yet-valid"), ==,
+			TOKENWATCH_CERTIFICATE_STATUS_NOT_YET_VALID);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateStatus", "revoked-by-device"),
+			==, TOKENWATCH_CERTIFICATE_STATUS_REVOKED_BY_DEVICE);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateStatus", "unknown"), ==, 0);
 	g_assert_true(TOKENWATCH_CHECK_VERSION(0, 0, 1));
 	g_assert_false(TOKENWATCH_CHECK_VERSION(TOKENWATCH_MAJOR_VERSION + 1, 0, 0));
 }
@@ -633,7 +116,7 @@ test_initial_state(void)
 	g_assert_cmpstr(tokenwatch_client_get_version(client), ==, "9.8.7");
 	g_assert_true(tokenwatch_client_get_pcsc_available(client));
 
-	/* sorted by name; the token object and the unknown interface are ignored */
+	/* sorted by name; the unknown interface is ignored */
 	readers = tokenwatch_client_get_readers(client);
 	g_assert_cmpuint(readers->len, ==, 3);
 	reader = g_ptr_array_index(readers, 0);
@@ -727,6 +210,10 @@ test_restart(void)
 	g_autoptr(GPtrArray) readers = NULL;
 
 	fake_run(fake, fake_add_reader_func, "Reader X|present|3B00");
+	fake_add(fake, PATH_TOKEN_A, FAKE_IFACE_TOKEN,
+		 fake_token_props("ProID+Q", "1234", "/", NULL, "ok"));
+	fake_add(fake, PATH_CERT_1, FAKE_IFACE_CERTIFICATE,
+		 fake_certificate_props(CERT_1, PATH_TOKEN_A));
 	client = tokenwatch_client_new_for_bus(G_BUS_TYPE_SESSION, NULL, &error);
 	g_assert_no_error(error);
 	rec = recorder_new(client);
@@ -736,6 +223,10 @@ test_restart(void)
 	g_clear_pointer(&fake, fake_free);
 	WAIT_FOR(recorder_has(rec, "notify daemon-running FALSE"));
 	WAIT_FOR(recorder_has(rec, "reader-removed Reader X 3B00 0"));
+	WAIT_FOR(recorder_has(rec, "token-removed ProID+Q 1234"));
+	WAIT_FOR(recorder_has(rec, "certificate-removed Jan Novák 1234567890123456789"));
+	g_assert_null(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A));
+	g_assert_null(tokenwatch_client_get_certificate_by_path(client, PATH_CERT_1));
 	g_assert_true(recorder_has(rec, "notify version NULL"));
 	g_assert_true(recorder_has(rec, "notify pcsc-available FALSE"));
 	g_assert_null(tokenwatch_client_get_version(client));
@@ -751,7 +242,10 @@ test_restart(void)
 	g_ptr_array_set_size(rec->events, 0);
 	fake = fake_new();
 	fake_run(fake, fake_add_reader_func, "Reader X|present|3B00");
+	fake_add(fake, PATH_TOKEN_A, FAKE_IFACE_TOKEN,
+		 fake_token_props("ProID+Q", "1234", "/", NULL, "ok"));
 	WAIT_FOR(recorder_has(rec, "notify daemon-running TRUE"));
+	WAIT_FOR(recorder_has(rec, "token-added ProID+Q 1234"));
 	WAIT_FOR(recorder_has(rec, "reader-added Reader X 3B00 0"));
 	g_assert_true(recorder_has(rec, "notify version \"9.8.7\""));
 	g_assert_true(recorder_has(rec, "notify pcsc-available TRUE"));

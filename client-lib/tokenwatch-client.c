@@ -8,10 +8,12 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "tokenwatch-client.h"
+#include "tokenwatch-certificate.h"
+#include "tokenwatch-client-private.h"
 #include "tokenwatch-error.h"
-#include "tokenwatch-reader-private.h"
-#include "tw-dbus-generated.h"
+#include "tokenwatch-proxy-private.h"
+#include "tokenwatch-reader.h"
+#include "tokenwatch-token.h"
 
 /**
  * TokenwatchClient:
@@ -19,10 +21,12 @@
  * A connection to tokenwatchd.
  *
  * The client follows tokenwatchd on the bus: the Manager properties are
- * mirrored as GObject properties, the readers below
- * `/io/github/tokenwatch/TokenWatch1` as #TokenwatchReader objects. The
- * client survives tokenwatchd restarting: when the daemon goes away its
- * readers are removed (#TokenwatchClient::reader-removed) and
+ * mirrored as GObject properties, the objects below
+ * `/io/github/tokenwatch/TokenWatch1` as #TokenwatchReader,
+ * #TokenwatchToken and #TokenwatchCertificate objects. The client survives
+ * tokenwatchd restarting: when the daemon goes away its objects are removed
+ * (#TokenwatchClient::reader-removed, #TokenwatchClient::token-removed,
+ * #TokenwatchClient::certificate-removed) and
  * #TokenwatchClient:daemon-running becomes %FALSE; when it comes back they
  * are added again.
  *
@@ -34,20 +38,6 @@
  *
  * Since: 0.1
  */
-
-struct _TokenwatchClient {
-	GObject parent_instance;
-
-	GBusType bus_type;
-	GDBusConnection *connection;
-	GDBusObjectManager *object_manager;
-	TwDBusManager *manager;
-	GHashTable *readers; /* object path → TokenwatchReader */
-
-	gchar *version;
-	gboolean pcsc_available;
-	gboolean daemon_running;
-};
 
 static void tokenwatch_client_initable_iface_init(GInitableIface *iface);
 static void tokenwatch_client_async_initable_iface_init(GAsyncInitableIface *iface);
@@ -71,82 +61,8 @@ enum {
 
 static GParamSpec *props[N_PROPS] = {NULL};
 
-enum {
-	SIGNAL_READER_ADDED,
-	SIGNAL_READER_REMOVED,
-	SIGNAL_CARD_INSERTED,
-	SIGNAL_CARD_REMOVED,
-	N_SIGNALS,
-};
+guint tokenwatch_client_signals[TOKENWATCH_CLIENT_N_SIGNALS] = {0};
 
-static guint signals[N_SIGNALS] = {0};
-
-static const gchar *
-tokenwatch_client_not_running_message(TokenwatchClient *self)
-{
-	switch (self->bus_type) {
-	case G_BUS_TYPE_SYSTEM:
-		return _("tokenwatchd is not running on the system bus");
-	case G_BUS_TYPE_SESSION:
-		return _("tokenwatchd is not running on the session bus");
-	default:
-		return _("tokenwatchd is not running on the bus");
-	}
-}
-
-/* Turns whatever GDBus reported into a TOKENWATCH_ERROR, keeping
- * G_IO_ERROR_CANCELLED as is so that callers can ignore it. */
-static void
-tokenwatch_client_convert_error(TokenwatchClient *self, GError **error)
-{
-	GError *error_local = *error;
-	TokenwatchError code = TOKENWATCH_ERROR_FAILED;
-
-	if (error_local == NULL)
-		return;
-	g_dbus_error_strip_remote_error(error_local);
-	if (error_local->domain == TOKENWATCH_ERROR)
-		return;
-	if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		return;
-
-	if (error_local->domain == G_DBUS_ERROR) {
-		switch (error_local->code) {
-		case G_DBUS_ERROR_SERVICE_UNKNOWN:
-		case G_DBUS_ERROR_NAME_HAS_NO_OWNER:
-		case G_DBUS_ERROR_SPAWN_SERVICE_NOT_FOUND:
-		case G_DBUS_ERROR_SPAWN_CHILD_EXITED:
-			g_clear_error(error);
-			g_set_error_literal(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_NO_SERVICE,
-					    tokenwatch_client_not_running_message(self));
-			return;
-		case G_DBUS_ERROR_ACCESS_DENIED:
-		case G_DBUS_ERROR_AUTH_FAILED:
-			code = TOKENWATCH_ERROR_PERMISSION_DENIED;
-			break;
-		case G_DBUS_ERROR_INVALID_ARGS:
-		case G_DBUS_ERROR_INVALID_SIGNATURE:
-			code = TOKENWATCH_ERROR_INVALID_ARGUMENT;
-			break;
-		case G_DBUS_ERROR_NOT_SUPPORTED:
-		case G_DBUS_ERROR_UNKNOWN_METHOD:
-		case G_DBUS_ERROR_UNKNOWN_INTERFACE:
-		case G_DBUS_ERROR_UNKNOWN_OBJECT:
-		case G_DBUS_ERROR_UNKNOWN_PROPERTY:
-			code = TOKENWATCH_ERROR_NOT_SUPPORTED;
-			break;
-		default:
-			code = TOKENWATCH_ERROR_FAILED;
-			break;
-		}
-	} else if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_CLOSED)) {
-		code = TOKENWATCH_ERROR_NO_SERVICE;
-	}
-	*error = g_error_new_literal(TOKENWATCH_ERROR, code, error_local->message);
-	g_error_free(error_local);
-}
-
-/* copy the Manager's cached D-Bus properties, notifying what changed */
 static void
 tokenwatch_client_sync_manager(TokenwatchClient *self)
 {
@@ -190,167 +106,28 @@ tokenwatch_client_manager_name_owner_cb(GObject *object, GParamSpec *pspec, gpoi
 	tokenwatch_client_sync_manager(TOKENWATCH_CLIENT(user_data));
 }
 
-static void
-tokenwatch_client_add_reader(TokenwatchClient *self, TwDBusReader *proxy, gboolean emit)
-{
-	const gchar *path = g_dbus_proxy_get_object_path(G_DBUS_PROXY(proxy));
-	TokenwatchReader *reader;
-
-	if (g_hash_table_contains(self->readers, path))
-		return;
-	reader = tokenwatch_reader_new(proxy);
-	g_hash_table_insert(self->readers, g_strdup(path), reader);
-	g_debug("reader %s added: %s", path, tokenwatch_reader_get_name(reader));
-	if (emit)
-		g_signal_emit(self, signals[SIGNAL_READER_ADDED], 0, reader);
-}
-
-static void
-tokenwatch_client_remove_reader(TokenwatchClient *self, const gchar *path)
-{
-	g_autoptr(TokenwatchReader) reader = NULL;
-	gpointer key = NULL;
-	gpointer value = NULL;
-
-	if (!g_hash_table_steal_extended(self->readers, path, &key, &value))
-		return;
-	g_free(key);
-	reader = TOKENWATCH_READER(value);
-	g_debug("reader %s removed", path);
-	g_signal_emit(self, signals[SIGNAL_READER_REMOVED], 0, reader);
-}
-
-/* other interfaces (Token, Certificate, ones added later) are ignored here */
-static void
-tokenwatch_client_object_added_cb(GDBusObjectManager *manager,
-				  GDBusObject *object,
-				  gpointer user_data)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(user_data);
-	TwDBusReader *reader;
-
-	if (!TW_DBUS_IS_OBJECT(object))
-		return;
-	reader = tw_dbus_object_peek_reader(TW_DBUS_OBJECT(object));
-	if (reader != NULL)
-		tokenwatch_client_add_reader(self, reader, TRUE);
-}
-
-static void
-tokenwatch_client_object_removed_cb(GDBusObjectManager *manager,
-				    GDBusObject *object,
-				    gpointer user_data)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(user_data);
-
-	tokenwatch_client_remove_reader(self, g_dbus_object_get_object_path(object));
-}
-
-static void
-tokenwatch_client_interface_added_cb(GDBusObjectManager *manager,
-				     GDBusObject *object,
-				     GDBusInterface *iface,
-				     gpointer user_data)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(user_data);
-
-	if (TW_DBUS_IS_READER(iface))
-		tokenwatch_client_add_reader(self, TW_DBUS_READER(iface), TRUE);
-}
-
-static void
-tokenwatch_client_interface_removed_cb(GDBusObjectManager *manager,
-				       GDBusObject *object,
-				       GDBusInterface *iface,
-				       gpointer user_data)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(user_data);
-
-	if (TW_DBUS_IS_READER(iface))
-		tokenwatch_client_remove_reader(self, g_dbus_object_get_object_path(object));
-}
-
-static void
-tokenwatch_client_card_event(TokenwatchClient *self, const gchar *path, guint signal_id)
-{
-	TokenwatchReader *reader = g_hash_table_lookup(self->readers, path);
-
-	if (reader == NULL) {
-		g_debug("card event for unknown reader %s ignored", path);
-		return;
-	}
-	g_signal_emit(self, signal_id, 0, reader);
-}
-
-static void
-tokenwatch_client_card_inserted_cb(TwDBusManager *manager, const gchar *path, gpointer user_data)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(user_data);
-
-	tokenwatch_client_card_event(self, path, signals[SIGNAL_CARD_INSERTED]);
-}
-
-static void
-tokenwatch_client_card_removed_cb(TwDBusManager *manager, const gchar *path, gpointer user_data)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(user_data);
-
-	tokenwatch_client_card_event(self, path, signals[SIGNAL_CARD_REMOVED]);
-}
-
 /* takes ownership of the three objects once they all exist */
-static void
+void
 tokenwatch_client_setup(TokenwatchClient *self,
 			GDBusConnection *connection,
 			GDBusObjectManager *object_manager,
 			TwDBusManager *manager)
 {
-	g_autolist(GDBusObject) objects = NULL;
-
 	self->connection = connection;
 	self->object_manager = object_manager;
 	self->manager = manager;
 
-	g_signal_connect_object(object_manager, "object-added",
-				G_CALLBACK(tokenwatch_client_object_added_cb), self,
-				G_CONNECT_DEFAULT);
-	g_signal_connect_object(object_manager, "object-removed",
-				G_CALLBACK(tokenwatch_client_object_removed_cb), self,
-				G_CONNECT_DEFAULT);
-	g_signal_connect_object(object_manager, "interface-added",
-				G_CALLBACK(tokenwatch_client_interface_added_cb), self,
-				G_CONNECT_DEFAULT);
-	g_signal_connect_object(object_manager, "interface-removed",
-				G_CALLBACK(tokenwatch_client_interface_removed_cb), self,
-				G_CONNECT_DEFAULT);
 	g_signal_connect_object(manager, "g-properties-changed",
 				G_CALLBACK(tokenwatch_client_manager_properties_changed_cb), self,
 				G_CONNECT_DEFAULT);
 	g_signal_connect_object(manager, "notify::g-name-owner",
 				G_CALLBACK(tokenwatch_client_manager_name_owner_cb), self,
 				G_CONNECT_DEFAULT);
-	g_signal_connect_object(manager, "card-inserted",
-				G_CALLBACK(tokenwatch_client_card_inserted_cb), self,
-				G_CONNECT_DEFAULT);
-	g_signal_connect_object(manager, "card-removed",
-				G_CALLBACK(tokenwatch_client_card_removed_cb), self,
-				G_CONNECT_DEFAULT);
-
-	/* the initial state is not announced with signals */
-	objects = g_dbus_object_manager_get_objects(object_manager);
-	for (GList *l = objects; l != NULL; l = l->next) {
-		TwDBusReader *reader;
-
-		if (!TW_DBUS_IS_OBJECT(l->data))
-			continue;
-		reader = tw_dbus_object_peek_reader(TW_DBUS_OBJECT(l->data));
-		if (reader != NULL)
-			tokenwatch_client_add_reader(self, reader, FALSE);
-	}
+	tokenwatch_client_objects_setup(self);
 	tokenwatch_client_sync_manager(self);
 }
 
-static gboolean
+gboolean
 tokenwatch_client_check_bus_type(TokenwatchClient *self, GError **error)
 {
 	if (self->bus_type == G_BUS_TYPE_SYSTEM || self->bus_type == G_BUS_TYPE_SESSION ||
@@ -361,53 +138,17 @@ tokenwatch_client_check_bus_type(TokenwatchClient *self, GError **error)
 	return FALSE;
 }
 
-static void
+void
 tokenwatch_client_prefix_bus_error(TokenwatchClient *self, GError **error)
 {
 	if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return;
-	tokenwatch_client_convert_error(self, error);
+	tokenwatch_proxy_convert_error(self->bus_type, error);
 	if (self->bus_type == G_BUS_TYPE_SESSION)
 		g_prefix_error(error, _("Cannot connect to the session bus: "));
 	else
 		g_prefix_error(error, _("Cannot connect to the system bus: "));
 	(*error)->code = TOKENWATCH_ERROR_NO_SERVICE;
-}
-
-static gboolean
-tokenwatch_client_initable_init(GInitable *initable, GCancellable *cancellable, GError **error)
-{
-	TokenwatchClient *self = TOKENWATCH_CLIENT(initable);
-	g_autoptr(GDBusConnection) connection = NULL;
-	g_autoptr(GDBusObjectManager) object_manager = NULL;
-	g_autoptr(TwDBusManager) manager = NULL;
-
-	if (self->manager != NULL)
-		return TRUE;
-	if (!tokenwatch_client_check_bus_type(self, error))
-		return FALSE;
-
-	connection = g_bus_get_sync(self->bus_type, cancellable, error);
-	if (connection == NULL) {
-		tokenwatch_client_prefix_bus_error(self, error);
-		return FALSE;
-	}
-	object_manager = tw_dbus_object_manager_client_new_sync(
-		connection, G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_NONE, TW_DBUS_NAME, TW_DBUS_PATH,
-		cancellable, error);
-	if (object_manager == NULL) {
-		tokenwatch_client_convert_error(self, error);
-		return FALSE;
-	}
-	manager = tw_dbus_manager_proxy_new_sync(connection, G_DBUS_PROXY_FLAGS_NONE, TW_DBUS_NAME,
-						 TW_DBUS_PATH, cancellable, error);
-	if (manager == NULL) {
-		tokenwatch_client_convert_error(self, error);
-		return FALSE;
-	}
-	tokenwatch_client_setup(self, g_steal_pointer(&connection),
-				g_steal_pointer(&object_manager), g_steal_pointer(&manager));
-	return TRUE;
 }
 
 static void
@@ -442,7 +183,7 @@ tokenwatch_client_init_manager_cb(GObject *source, GAsyncResult *res, gpointer u
 
 	manager = tw_dbus_manager_proxy_new_finish(res, &error);
 	if (manager == NULL) {
-		tokenwatch_client_convert_error(self, &error);
+		tokenwatch_proxy_convert_error(self->bus_type, &error);
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
@@ -462,7 +203,7 @@ tokenwatch_client_init_object_manager_cb(GObject *source, GAsyncResult *res, gpo
 
 	data->object_manager = tw_dbus_object_manager_client_new_finish(res, &error);
 	if (data->object_manager == NULL) {
-		tokenwatch_client_convert_error(self, &error);
+		tokenwatch_proxy_convert_error(self->bus_type, &error);
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
@@ -584,7 +325,7 @@ tokenwatch_client_dispose(GObject *object)
 		g_signal_handlers_disconnect_by_data(self->object_manager, self);
 	if (self->manager != NULL)
 		g_signal_handlers_disconnect_by_data(self->manager, self);
-	g_hash_table_remove_all(self->readers);
+	tokenwatch_client_objects_dispose(self);
 	g_clear_object(&self->object_manager);
 	g_clear_object(&self->manager);
 	g_clear_object(&self->connection);
@@ -597,7 +338,7 @@ tokenwatch_client_finalize(GObject *object)
 {
 	TokenwatchClient *self = TOKENWATCH_CLIENT(object);
 
-	g_hash_table_unref(self->readers);
+	tokenwatch_client_objects_finalize(self);
 	g_free(self->version);
 
 	G_OBJECT_CLASS(tokenwatch_client_parent_class)->finalize(object);
@@ -607,7 +348,7 @@ static void
 tokenwatch_client_init(TokenwatchClient *self)
 {
 	self->bus_type = G_BUS_TYPE_SYSTEM;
-	self->readers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);
+	tokenwatch_client_objects_init(self);
 }
 
 static void
@@ -683,7 +424,7 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 	 *
 	 * Since: 0.1
 	 */
-	signals[SIGNAL_READER_ADDED] = g_signal_new(
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_READER_ADDED] = g_signal_new(
 		"reader-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
 		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_READER);
 
@@ -697,7 +438,7 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 	 *
 	 * Since: 0.1
 	 */
-	signals[SIGNAL_READER_REMOVED] = g_signal_new(
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_READER_REMOVED] = g_signal_new(
 		"reader-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
 		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_READER);
 
@@ -712,7 +453,7 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 	 *
 	 * Since: 0.1
 	 */
-	signals[SIGNAL_CARD_INSERTED] = g_signal_new(
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_CARD_INSERTED] = g_signal_new(
 		"card-inserted", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
 		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_READER);
 
@@ -726,53 +467,121 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 	 *
 	 * Since: 0.1
 	 */
-	signals[SIGNAL_CARD_REMOVED] = g_signal_new(
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_CARD_REMOVED] = g_signal_new(
 		"card-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
 		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_READER);
-}
 
-/**
- * tokenwatch_client_new:
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
- *
- * Connects to tokenwatchd on the system bus, blocking until the current
- * state is known. Succeeds when tokenwatchd is not running; see
- * #TokenwatchClient:daemon-running.
- *
- * Returns: (transfer full): a new #TokenwatchClient, or %NULL if the bus
- *   cannot be reached
- *
- * Since: 0.1
- */
-TokenwatchClient *
-tokenwatch_client_new(GCancellable *cancellable, GError **error)
-{
-	return tokenwatch_client_new_for_bus(G_BUS_TYPE_SYSTEM, cancellable, error);
-}
+	/**
+	 * TokenwatchClient::token-added:
+	 * @self: the #TokenwatchClient
+	 * @token: the new #TokenwatchToken
+	 *
+	 * Emitted when tokenwatchd starts to track a token, also for those of a
+	 * tokenwatchd that (re)appeared; not for those known at creation.
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_TOKEN_ADDED] = g_signal_new(
+		"token-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_TOKEN);
 
-/**
- * tokenwatch_client_new_for_bus:
- * @bus_type: the bus to look for tokenwatchd on
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
- *
- * Like tokenwatch_client_new(), for a tokenwatchd on the given bus
- * (`tokenwatchd --session`, for testing).
- *
- * Returns: (transfer full): a new #TokenwatchClient, or %NULL if the bus
- *   cannot be reached
- *
- * Since: 0.1
- */
-TokenwatchClient *
-tokenwatch_client_new_for_bus(GBusType bus_type, GCancellable *cancellable, GError **error)
-{
-	g_return_val_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable), NULL);
-	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+	/**
+	 * TokenwatchClient::token-removed:
+	 * @self: the #TokenwatchClient
+	 * @token: the #TokenwatchToken that went away
+	 *
+	 * Emitted when tokenwatchd stops tracking a token, also when tokenwatchd
+	 * went away (a token pulled out may stay, with #TokenwatchToken:present
+	 * %FALSE). It is no longer in tokenwatch_client_get_tokens().
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_TOKEN_REMOVED] = g_signal_new(
+		"token-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_TOKEN);
 
-	return g_initable_new(TOKENWATCH_TYPE_CLIENT, cancellable, error, "bus-type", bus_type,
-			      NULL);
+	/**
+	 * TokenwatchClient::certificate-added:
+	 * @self: the #TokenwatchClient
+	 * @certificate: the new #TokenwatchCertificate
+	 *
+	 * Emitted when tokenwatchd starts to track a certificate, also for those
+	 * of a tokenwatchd that (re)appeared; not for those known at creation.
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_CERTIFICATE_ADDED] = g_signal_new(
+		"certificate-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_CERTIFICATE);
+
+	/**
+	 * TokenwatchClient::certificate-removed:
+	 * @self: the #TokenwatchClient
+	 * @certificate: the #TokenwatchCertificate that went away
+	 *
+	 * Emitted when tokenwatchd stops tracking a certificate, also when
+	 * tokenwatchd went away. It is no longer in
+	 * tokenwatch_client_get_certificates().
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_CERTIFICATE_REMOVED] = g_signal_new(
+		"certificate-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+		g_cclosure_marshal_VOID__OBJECT, G_TYPE_NONE, 1, TOKENWATCH_TYPE_CERTIFICATE);
+
+	/**
+	 * TokenwatchClient::expiry-warning:
+	 * @self: the #TokenwatchClient
+	 * @certificate: the #TokenwatchCertificate
+	 * @days_left: days until its #TokenwatchCertificate:effective-not-after,
+	 *   negative once past
+	 * @level: "info", "warning", "critical" or "expired"; treat other values
+	 *   as "warning"
+	 *
+	 * Emitted when a certificate crossed a warning threshold of tokenwatchd
+	 * (D-Bus signal `ExpiryWarning`). Not emitted for a certificate the
+	 * client does not know.
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_EXPIRY_WARNING] = g_signal_new(
+		"expiry-warning", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+		G_TYPE_NONE, 3, TOKENWATCH_TYPE_CERTIFICATE, G_TYPE_INT, G_TYPE_STRING);
+
+	/**
+	 * TokenwatchClient::device-certification-ending:
+	 * @self: the #TokenwatchClient
+	 * @token: the #TokenwatchToken
+	 * @days_left: days until its #TokenwatchToken:qscd-certified-until
+	 *
+	 * Emitted when the QSCD certification of the device model of @token
+	 * ends soon: every qualified certificate on it is revoked then (D-Bus
+	 * signal `DeviceCertificationEnding`). Not emitted for a token the
+	 * client does not know.
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_DEVICE_CERTIFICATION_ENDING] =
+		g_signal_new("device-certification-ending", G_TYPE_FROM_CLASS(klass),
+			     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+			     TOKENWATCH_TYPE_TOKEN, G_TYPE_INT);
+
+	/**
+	 * TokenwatchClient::certificate-renewed:
+	 * @self: the #TokenwatchClient
+	 * @old_certificate: the superseded #TokenwatchCertificate
+	 * @new_certificate: the #TokenwatchCertificate that replaces it
+	 *
+	 * Emitted when a certificate with the same subject and issuing
+	 * organisation and a later expiry than a known one was seen (D-Bus
+	 * signal `CertificateRenewed`). Not emitted unless the client knows
+	 * both certificates.
+	 *
+	 * Since: 0.1
+	 */
+	tokenwatch_client_signals[TOKENWATCH_CLIENT_SIGNAL_CERTIFICATE_RENEWED] = g_signal_new(
+		"certificate-renewed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+		NULL, G_TYPE_NONE, 2, TOKENWATCH_TYPE_CERTIFICATE, TOKENWATCH_TYPE_CERTIFICATE);
 }
 
 /**
@@ -915,71 +724,6 @@ tokenwatch_client_get_pcsc_available(TokenwatchClient *self)
 	return self->pcsc_available;
 }
 
-static gint
-tokenwatch_client_reader_compare(gconstpointer a, gconstpointer b)
-{
-	TokenwatchReader *reader_a = *(TokenwatchReader *const *)a;
-	TokenwatchReader *reader_b = *(TokenwatchReader *const *)b;
-	gint rc;
-
-	rc = g_strcmp0(tokenwatch_reader_get_name(reader_a), tokenwatch_reader_get_name(reader_b));
-	if (rc != 0)
-		return rc;
-	return g_strcmp0(tokenwatch_reader_get_object_path(reader_a),
-			 tokenwatch_reader_get_object_path(reader_b));
-}
-
-/**
- * tokenwatch_client_get_readers:
- * @self: a #TokenwatchClient
- *
- * Gets the readers tokenwatchd currently knows, sorted by name. The array
- * does not hold references on the readers: reference those kept beyond the
- * next return to the main loop.
- *
- * Returns: (transfer container) (element-type TokenwatchReader): the readers
- *
- * Since: 0.1
- */
-GPtrArray *
-tokenwatch_client_get_readers(TokenwatchClient *self)
-{
-	GPtrArray *readers;
-	GHashTableIter iter;
-	gpointer value;
-
-	g_return_val_if_fail(TOKENWATCH_IS_CLIENT(self), NULL);
-
-	readers = g_ptr_array_sized_new(g_hash_table_size(self->readers));
-	g_hash_table_iter_init(&iter, self->readers);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		g_ptr_array_add(readers, value);
-	g_ptr_array_sort(readers, tokenwatch_client_reader_compare);
-	return readers;
-}
-
-/**
- * tokenwatch_client_get_reader_by_path:
- * @self: a #TokenwatchClient
- * @object_path: a D-Bus object path
- *
- * Looks up a reader by its D-Bus object path, e.g. one from the `Reader`
- * property of a token.
- *
- * Returns: (transfer none) (nullable): the reader, or %NULL if there is no
- *   reader at @object_path
- *
- * Since: 0.1
- */
-TokenwatchReader *
-tokenwatch_client_get_reader_by_path(TokenwatchClient *self, const gchar *object_path)
-{
-	g_return_val_if_fail(TOKENWATCH_IS_CLIENT(self), NULL);
-	g_return_val_if_fail(object_path != NULL, NULL);
-
-	return g_hash_table_lookup(self->readers, object_path);
-}
-
 static void
 tokenwatch_client_refresh_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -988,7 +732,7 @@ tokenwatch_client_refresh_cb(GObject *source, GAsyncResult *res, gpointer user_d
 	g_autoptr(GError) error = NULL;
 
 	if (!tw_dbus_manager_call_refresh_finish(TW_DBUS_MANAGER(source), res, &error)) {
-		tokenwatch_client_convert_error(self, &error);
+		tokenwatch_proxy_convert_error(self->bus_type, &error);
 		g_prefix_error(&error, _("Refreshing the reader list failed: "));
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
@@ -1053,38 +797,4 @@ tokenwatch_client_refresh_finish(TokenwatchClient *self, GAsyncResult *res, GErr
 			     FALSE);
 
 	return g_task_propagate_boolean(G_TASK(res), error);
-}
-
-/**
- * tokenwatch_client_refresh:
- * @self: a #TokenwatchClient
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
- *
- * Synchronous version of tokenwatch_client_refresh_async(): blocks until
- * tokenwatchd has taken the request.
- *
- * Returns: %TRUE on success; %FALSE with @error set, e.g. to
- *   %TOKENWATCH_ERROR_NO_SERVICE when tokenwatchd is not running
- *
- * Since: 0.1
- */
-gboolean
-tokenwatch_client_refresh(TokenwatchClient *self, GCancellable *cancellable, GError **error)
-{
-	g_return_val_if_fail(TOKENWATCH_IS_CLIENT(self), FALSE);
-	g_return_val_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable), FALSE);
-	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-
-	if (self->manager == NULL) {
-		g_set_error_literal(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_FAILED,
-				    "the client is not initialized");
-		return FALSE;
-	}
-	if (!tw_dbus_manager_call_refresh_sync(self->manager, cancellable, error)) {
-		tokenwatch_client_convert_error(self, error);
-		g_prefix_error(error, _("Refreshing the reader list failed: "));
-		return FALSE;
-	}
-	return TRUE;
 }

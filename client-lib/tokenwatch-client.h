@@ -12,7 +12,9 @@
 
 #include <gio/gio.h>
 
+#include "tokenwatch-certificate.h"
 #include "tokenwatch-reader.h"
+#include "tokenwatch-token.h"
 
 G_BEGIN_DECLS
 
@@ -49,6 +51,17 @@ gboolean tokenwatch_client_get_pcsc_available(TokenwatchClient *self);
 GPtrArray *tokenwatch_client_get_readers(TokenwatchClient *self) G_GNUC_WARN_UNUSED_RESULT;
 TokenwatchReader *tokenwatch_client_get_reader_by_path(TokenwatchClient *self,
 						       const gchar *object_path);
+GPtrArray *tokenwatch_client_get_tokens(TokenwatchClient *self) G_GNUC_WARN_UNUSED_RESULT;
+TokenwatchToken *tokenwatch_client_get_token_by_path(TokenwatchClient *self,
+						     const gchar *object_path);
+GPtrArray *tokenwatch_client_get_tokens_for_reader(TokenwatchClient *self, TokenwatchReader *reader)
+	G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray *tokenwatch_client_get_certificates(TokenwatchClient *self) G_GNUC_WARN_UNUSED_RESULT;
+TokenwatchCertificate *tokenwatch_client_get_certificate_by_path(TokenwatchClient *self,
+								 const gchar *object_path);
+GPtrArray *
+tokenwatch_client_get_certificates_for_token(TokenwatchClient *self,
+					     TokenwatchToken *token) G_GNUC_WARN_UNUSED_RESULT;
 
 void tokenwatch_client_refresh_async(TokenwatchClient *self,
 				     GCancellable *cancellable,

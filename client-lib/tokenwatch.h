@@ -8,11 +8,13 @@
 
 #define TOKENWATCH_INSIDE
 
+#include "tokenwatch-certificate.h"
 #include "tokenwatch-client.h"
 #include "tokenwatch-enum-types.h"
 #include "tokenwatch-enums.h"
 #include "tokenwatch-error.h"
 #include "tokenwatch-reader.h"
+#include "tokenwatch-token.h"
 #include "tokenwatch-version.h"
 
 #undef TOKENWATCH_INSIDE

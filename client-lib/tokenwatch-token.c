@@ -1,0 +1,746 @@
+/*
+ * Copyright (C) 2024 The tokenwatch authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tokenwatch-enum-types.h"
+#include "tokenwatch-proxy-private.h"
+#include "tokenwatch-token-private.h"
+
+/**
+ * TokenwatchToken:
+ *
+ * A PKCS#11 token seen by tokenwatchd: a card, a USB token, or one area of
+ * it (a qualified area with its own PIN shows as a second token).
+ *
+ * Tokens are owned by the #TokenwatchClient they come from: get them with
+ * tokenwatch_client_get_tokens() or from its #TokenwatchClient::token-added
+ * signal. The properties mirror the D-Bus object
+ * `io.github.tokenwatch.TokenWatch1.Token` and emit #GObject::notify when
+ * tokenwatchd changes them. A token that was pulled out may stay known with
+ * #TokenwatchToken:present %FALSE; after #TokenwatchClient::token-removed the
+ * object no longer changes. Everything here comes from public data:
+ * tokenwatch never logs in.
+ *
+ * Since: 0.1
+ */
+
+enum {
+	PROP_0,
+	PROP_OBJECT_PATH,
+	PROP_LABEL,
+	PROP_MANUFACTURER,
+	PROP_MODEL,
+	PROP_SERIAL_NUMBER,
+	PROP_PRESENT,
+	PROP_READER_PATH,
+	PROP_FIRST_SEEN,
+	PROP_LAST_SEEN,
+	PROP_CERTIFICATE_PATHS,
+	PROP_USER_PIN_STATE,
+	PROP_SO_PIN_STATE,
+	PROP_TOTAL_MEMORY,
+	PROP_FREE_MEMORY,
+	PROP_DEVICE_NAME,
+	PROP_QSCD_CERTIFIED_UNTIL,
+	PROP_QUALIFIED,
+	PROP_UNPAIRED_KEYS,
+	PROP_MODULE,
+	PROP_ERROR,
+	N_PROPS,
+};
+
+struct _TokenwatchToken {
+	GObject parent_instance;
+
+	TwDBusToken *proxy;
+	GValue values[N_PROPS]; /* by property id */
+};
+
+G_DEFINE_TYPE(TokenwatchToken, tokenwatch_token, G_TYPE_OBJECT)
+
+static GParamSpec *props[N_PROPS] = {NULL};
+
+/* the D-Bus property each GObject property mirrors */
+static const gchar *const tokenwatch_token_dbus_names[N_PROPS] = {
+	[PROP_LABEL] = "Label",
+	[PROP_MANUFACTURER] = "Manufacturer",
+	[PROP_MODEL] = "Model",
+	[PROP_SERIAL_NUMBER] = "SerialNumber",
+	[PROP_PRESENT] = "Present",
+	[PROP_READER_PATH] = "Reader",
+	[PROP_FIRST_SEEN] = "FirstSeen",
+	[PROP_LAST_SEEN] = "LastSeen",
+	[PROP_CERTIFICATE_PATHS] = "Certificates",
+	[PROP_USER_PIN_STATE] = "UserPinState",
+	[PROP_SO_PIN_STATE] = "SoPinState",
+	[PROP_TOTAL_MEMORY] = "TotalMemory",
+	[PROP_FREE_MEMORY] = "FreeMemory",
+	[PROP_DEVICE_NAME] = "DeviceName",
+	[PROP_QSCD_CERTIFIED_UNTIL] = "QscdCertifiedUntil",
+	[PROP_QUALIFIED] = "Qualified",
+	[PROP_UNPAIRED_KEYS] = "UnpairedKeys",
+	[PROP_MODULE] = "Module",
+	[PROP_ERROR] = "Error",
+};
+
+#define TOKENWATCH_TOKEN_PROP_FLAGS \
+	(G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+
+static void
+tokenwatch_token_sync(TokenwatchToken *self)
+{
+	tokenwatch_proxy_values_sync(G_OBJECT(self), G_DBUS_PROXY(self->proxy), props,
+				     tokenwatch_token_dbus_names, self->values, N_PROPS);
+}
+
+static void
+tokenwatch_token_properties_changed_cb(GDBusProxy *proxy,
+				       GVariant *changed,
+				       const gchar *const *invalidated,
+				       gpointer user_data)
+{
+	tokenwatch_token_sync(TOKENWATCH_TOKEN(user_data));
+}
+
+static void
+tokenwatch_token_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+	TokenwatchToken *self = TOKENWATCH_TOKEN(object);
+
+	if (prop_id == 0 || prop_id >= N_PROPS) {
+		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+		return;
+	}
+	g_value_copy(&self->values[prop_id], value);
+}
+
+static void
+tokenwatch_token_dispose(GObject *object)
+{
+	TokenwatchToken *self = TOKENWATCH_TOKEN(object);
+
+	if (self->proxy != NULL)
+		g_signal_handlers_disconnect_by_data(self->proxy, self);
+	g_clear_object(&self->proxy);
+
+	G_OBJECT_CLASS(tokenwatch_token_parent_class)->dispose(object);
+}
+
+static void
+tokenwatch_token_finalize(GObject *object)
+{
+	TokenwatchToken *self = TOKENWATCH_TOKEN(object);
+
+	tokenwatch_proxy_values_clear(self->values, N_PROPS);
+
+	G_OBJECT_CLASS(tokenwatch_token_parent_class)->finalize(object);
+}
+
+static void
+tokenwatch_token_init(TokenwatchToken *self)
+{
+	tokenwatch_proxy_values_init(self->values, props, N_PROPS);
+}
+
+static GParamSpec *
+tokenwatch_token_string_prop(const gchar *name, const gchar *default_value)
+{
+	return g_param_spec_string(name, NULL, NULL, default_value, TOKENWATCH_TOKEN_PROP_FLAGS);
+}
+
+static GParamSpec *
+tokenwatch_token_time_prop(const gchar *name)
+{
+	return g_param_spec_uint64(name, NULL, NULL, 0, G_MAXUINT64, 0,
+				   TOKENWATCH_TOKEN_PROP_FLAGS);
+}
+
+static GParamSpec *
+tokenwatch_token_pin_state_prop(const gchar *name)
+{
+	return g_param_spec_enum(name, NULL, NULL, TOKENWATCH_TYPE_PIN_STATE,
+				 TOKENWATCH_PIN_STATE_UNKNOWN, TOKENWATCH_TOKEN_PROP_FLAGS);
+}
+
+static void
+tokenwatch_token_class_init(TokenwatchTokenClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->get_property = tokenwatch_token_get_property;
+	object_class->dispose = tokenwatch_token_dispose;
+	object_class->finalize = tokenwatch_token_finalize;
+
+	/**
+	 * TokenwatchToken:object-path:
+	 *
+	 * The D-Bus object path of the token. It is derived from the
+	 * manufacturer, model and serial number, so it stays the same across
+	 * insertions.
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_OBJECT_PATH] = tokenwatch_token_string_prop("object-path", NULL);
+
+	/**
+	 * TokenwatchToken:label:
+	 *
+	 * The label of the token, trimmed, valid UTF-8 (D-Bus property `Label`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_LABEL] = tokenwatch_token_string_prop("label", "");
+
+	/**
+	 * TokenwatchToken:manufacturer:
+	 *
+	 * The manufacturer of the token, trimmed (D-Bus property `Manufacturer`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_MANUFACTURER] = tokenwatch_token_string_prop("manufacturer", "");
+
+	/**
+	 * TokenwatchToken:model:
+	 *
+	 * The model of the token, trimmed (D-Bus property `Model`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_MODEL] = tokenwatch_token_string_prop("model", "");
+
+	/**
+	 * TokenwatchToken:serial-number:
+	 *
+	 * The serial number of the token, trimmed (D-Bus property
+	 * `SerialNumber`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_SERIAL_NUMBER] = tokenwatch_token_string_prop("serial-number", "");
+
+	/**
+	 * TokenwatchToken:present:
+	 *
+	 * Whether the token is in a reader now (D-Bus property `Present`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_PRESENT] =
+		g_param_spec_boolean("present", NULL, NULL, FALSE, TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:reader-path:
+	 *
+	 * The D-Bus object path of the reader the token is in, or %NULL if
+	 * none (D-Bus property `Reader`). See
+	 * tokenwatch_client_get_reader_by_path().
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_READER_PATH] = tokenwatch_token_string_prop("reader-path", NULL);
+
+	/**
+	 * TokenwatchToken:first-seen:
+	 *
+	 * When tokenwatch first saw the token, in Unix seconds, 0 if unknown
+	 * (D-Bus property `FirstSeen`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_FIRST_SEEN] = tokenwatch_token_time_prop("first-seen");
+
+	/**
+	 * TokenwatchToken:last-seen:
+	 *
+	 * When tokenwatch last saw the token present, in Unix seconds, 0 if
+	 * unknown (D-Bus property `LastSeen`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_LAST_SEEN] = tokenwatch_token_time_prop("last-seen");
+
+	/**
+	 * TokenwatchToken:certificate-paths:
+	 *
+	 * The D-Bus object paths of the certificates on the token (D-Bus
+	 * property `Certificates`). See
+	 * tokenwatch_client_get_certificates_for_token().
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_CERTIFICATE_PATHS] = g_param_spec_boxed(
+		"certificate-paths", NULL, NULL, G_TYPE_STRV, TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:user-pin-state:
+	 *
+	 * The state of the user PIN, from the token flags (D-Bus property
+	 * `UserPinState`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_USER_PIN_STATE] = tokenwatch_token_pin_state_prop("user-pin-state");
+
+	/**
+	 * TokenwatchToken:so-pin-state:
+	 *
+	 * The state of the security officer PIN (the PUK), from the token flags
+	 * (D-Bus property `SoPinState`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_SO_PIN_STATE] = tokenwatch_token_pin_state_prop("so-pin-state");
+
+	/**
+	 * TokenwatchToken:total-memory:
+	 *
+	 * Bytes of token memory, 0 when the module does not say (D-Bus property
+	 * `TotalMemory`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_TOTAL_MEMORY] = g_param_spec_uint64("total-memory", NULL, NULL, 0, G_MAXUINT64,
+						       0, TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:free-memory:
+	 *
+	 * Free bytes of token memory, 0 when the module does not say (D-Bus
+	 * property `FreeMemory`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_FREE_MEMORY] = g_param_spec_uint64("free-memory", NULL, NULL, 0, G_MAXUINT64, 0,
+						      TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:device-name:
+	 *
+	 * The product name from tokenwatch's device data, or "" (D-Bus property
+	 * `DeviceName`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_DEVICE_NAME] = tokenwatch_token_string_prop("device-name", "");
+
+	/**
+	 * TokenwatchToken:qscd-certified-until:
+	 *
+	 * The end of the QSCD certification of the device, in Unix seconds, 0 if
+	 * unknown (D-Bus property `QscdCertifiedUntil`). Every qualified
+	 * certificate on the device is revoked then.
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_QSCD_CERTIFIED_UNTIL] = tokenwatch_token_time_prop("qscd-certified-until");
+
+	/**
+	 * TokenwatchToken:qualified:
+	 *
+	 * %TRUE only while the QSCD certification of the device is known to run
+	 * (D-Bus property `Qualified`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_QUALIFIED] =
+		g_param_spec_boolean("qualified", NULL, NULL, FALSE, TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:unpaired-keys:
+	 *
+	 * How many public-key objects on the token match no certificate (D-Bus
+	 * property `UnpairedKeys`). Such keys take room and make renewals fail.
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_UNPAIRED_KEYS] = g_param_spec_uint("unpaired-keys", NULL, NULL, 0, G_MAXUINT, 0,
+						      TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:module:
+	 *
+	 * The PKCS#11 module that serves the token, a p11-kit name or a path
+	 * (D-Bus property `Module`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_MODULE] = tokenwatch_token_string_prop("module", "");
+
+	/**
+	 * TokenwatchToken:error:
+	 *
+	 * Why the last read of the token failed or was incomplete, or "" when it
+	 * was read whole (D-Bus property `Error`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_ERROR] = tokenwatch_token_string_prop("error", "");
+
+	g_object_class_install_properties(object_class, N_PROPS, props);
+}
+
+/* (transfer full): wraps @proxy, which the token keeps a reference to */
+TokenwatchToken *
+tokenwatch_token_new(TwDBusToken *proxy)
+{
+	TokenwatchToken *self;
+
+	g_return_val_if_fail(TW_DBUS_IS_TOKEN(proxy), NULL);
+
+	self = g_object_new(TOKENWATCH_TYPE_TOKEN, NULL);
+	self->proxy = g_object_ref(proxy);
+	g_value_set_string(&self->values[PROP_OBJECT_PATH],
+			   g_dbus_proxy_get_object_path(G_DBUS_PROXY(proxy)));
+	g_signal_connect_object(proxy, "g-properties-changed",
+				G_CALLBACK(tokenwatch_token_properties_changed_cb), self,
+				G_CONNECT_DEFAULT);
+	tokenwatch_token_sync(self);
+	return self;
+}
+
+/**
+ * tokenwatch_token_get_object_path:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:object-path.
+ *
+ * Returns: the D-Bus object path of the token
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_object_path(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_OBJECT_PATH]);
+}
+
+/**
+ * tokenwatch_token_get_label:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:label.
+ *
+ * Returns: the label, possibly ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_label(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_LABEL]);
+}
+
+/**
+ * tokenwatch_token_get_manufacturer:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:manufacturer.
+ *
+ * Returns: the manufacturer, possibly ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_manufacturer(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_MANUFACTURER]);
+}
+
+/**
+ * tokenwatch_token_get_model:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:model.
+ *
+ * Returns: the model, possibly ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_model(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_MODEL]);
+}
+
+/**
+ * tokenwatch_token_get_serial_number:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:serial-number.
+ *
+ * Returns: the serial number, possibly ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_serial_number(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_SERIAL_NUMBER]);
+}
+
+/**
+ * tokenwatch_token_get_present:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:present.
+ *
+ * Returns: %TRUE if the token is in a reader now
+ *
+ * Since: 0.1
+ */
+gboolean
+tokenwatch_token_get_present(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), FALSE);
+	return g_value_get_boolean(&self->values[PROP_PRESENT]);
+}
+
+/**
+ * tokenwatch_token_get_reader_path:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:reader-path.
+ *
+ * Returns: (nullable): the D-Bus object path of the reader the token is in,
+ *   or %NULL if none
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_reader_path(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_READER_PATH]);
+}
+
+/**
+ * tokenwatch_token_get_first_seen:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:first-seen.
+ *
+ * Returns: Unix seconds, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint64
+tokenwatch_token_get_first_seen(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
+	return g_value_get_uint64(&self->values[PROP_FIRST_SEEN]);
+}
+
+/**
+ * tokenwatch_token_get_last_seen:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:last-seen.
+ *
+ * Returns: Unix seconds, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint64
+tokenwatch_token_get_last_seen(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
+	return g_value_get_uint64(&self->values[PROP_LAST_SEEN]);
+}
+
+/**
+ * tokenwatch_token_get_certificate_paths:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:certificate-paths.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the D-Bus object paths
+ *   of the certificates on the token, possibly empty
+ *
+ * Since: 0.1
+ */
+const gchar *const *
+tokenwatch_token_get_certificate_paths(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_boxed(&self->values[PROP_CERTIFICATE_PATHS]);
+}
+
+/**
+ * tokenwatch_token_get_user_pin_state:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:user-pin-state.
+ *
+ * Returns: the state of the user PIN
+ *
+ * Since: 0.1
+ */
+TokenwatchPinState
+tokenwatch_token_get_user_pin_state(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), TOKENWATCH_PIN_STATE_UNKNOWN);
+	return g_value_get_enum(&self->values[PROP_USER_PIN_STATE]);
+}
+
+/**
+ * tokenwatch_token_get_so_pin_state:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:so-pin-state.
+ *
+ * Returns: the state of the security officer PIN (PUK)
+ *
+ * Since: 0.1
+ */
+TokenwatchPinState
+tokenwatch_token_get_so_pin_state(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), TOKENWATCH_PIN_STATE_UNKNOWN);
+	return g_value_get_enum(&self->values[PROP_SO_PIN_STATE]);
+}
+
+/**
+ * tokenwatch_token_get_total_memory:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:total-memory.
+ *
+ * Returns: bytes, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint64
+tokenwatch_token_get_total_memory(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
+	return g_value_get_uint64(&self->values[PROP_TOTAL_MEMORY]);
+}
+
+/**
+ * tokenwatch_token_get_free_memory:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:free-memory.
+ *
+ * Returns: bytes, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint64
+tokenwatch_token_get_free_memory(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
+	return g_value_get_uint64(&self->values[PROP_FREE_MEMORY]);
+}
+
+/**
+ * tokenwatch_token_get_device_name:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:device-name.
+ *
+ * Returns: the product name, or "" if tokenwatch does not know the device
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_device_name(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_DEVICE_NAME]);
+}
+
+/**
+ * tokenwatch_token_get_qscd_certified_until:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:qscd-certified-until.
+ *
+ * Returns: Unix seconds, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint64
+tokenwatch_token_get_qscd_certified_until(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
+	return g_value_get_uint64(&self->values[PROP_QSCD_CERTIFIED_UNTIL]);
+}
+
+/**
+ * tokenwatch_token_get_qualified:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:qualified.
+ *
+ * Returns: %TRUE while the QSCD certification of the device is known to run
+ *
+ * Since: 0.1
+ */
+gboolean
+tokenwatch_token_get_qualified(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), FALSE);
+	return g_value_get_boolean(&self->values[PROP_QUALIFIED]);
+}
+
+/**
+ * tokenwatch_token_get_unpaired_keys:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:unpaired-keys.
+ *
+ * Returns: the number of public keys with no certificate
+ *
+ * Since: 0.1
+ */
+guint
+tokenwatch_token_get_unpaired_keys(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
+	return g_value_get_uint(&self->values[PROP_UNPAIRED_KEYS]);
+}
+
+/**
+ * tokenwatch_token_get_module:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:module.
+ *
+ * Returns: the PKCS#11 module, possibly ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_module(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_MODULE]);
+}
+
+/**
+ * tokenwatch_token_get_error:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:error.
+ *
+ * Returns: why the last read failed or was incomplete, or ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_error(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_ERROR]);
+}
