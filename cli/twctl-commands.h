@@ -21,6 +21,10 @@ typedef struct {
 
 TwctlExit twctl_status(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_readers(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_tokens(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_certs(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_show(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_export(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_monitor(TwctlContext *ctx, gchar ***args);
 
 G_END_DECLS

@@ -63,12 +63,29 @@ twctl_context_parse_command(TwctlContext *ctx,
 			    const GOptionEntry *entries,
 			    gchar ***args)
 {
+	return twctl_context_parse_command_args(ctx, NULL, summary, entries, 0, args);
+}
+
+/* As twctl_context_parse_command(), for a command that takes exactly @n_args
+ * arguments, described by @parameters (e.g. "CERT") in the help; they are
+ * left in (*args)[1] to (*args)[n_args]. */
+TwctlExit
+twctl_context_parse_command_args(TwctlContext *ctx,
+				 const gchar *parameters,
+				 const gchar *summary,
+				 const GOptionEntry *entries,
+				 guint n_args,
+				 gchar ***args)
+{
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *command = g_strdup((*args)[0]);
+	g_autofree gchar *usage = NULL;
 
-	/* "Usage: tokenwatchctl [OPTION…] status" */
-	context = g_option_context_new(command);
+	/* "Usage: tokenwatchctl [OPTION…] show CERT" */
+	usage = parameters != NULL ? g_strdup_printf("%s %s", command, parameters)
+				   : g_strdup(command);
+	context = g_option_context_new(usage);
 	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
 	g_option_context_set_summary(context, summary);
 	/* list the global options right in the help of the command */
@@ -79,9 +96,12 @@ twctl_context_parse_command(TwctlContext *ctx,
 		return twctl_context_usage_error(command, "%s", error->message);
 	if (!twctl_context_resolve(ctx, &error))
 		return twctl_context_usage_error(command, "%s", error->message);
-	if (g_strv_length(*args) > 1)
+	if (g_strv_length(*args) < n_args + 1)
+		return twctl_context_usage_error(command, _("Missing argument %s"),
+						 parameters != NULL ? parameters : "");
+	if (g_strv_length(*args) > n_args + 1)
 		return twctl_context_usage_error(command, _("Unexpected argument “%s”"),
-						 (*args)[1]);
+						 (*args)[n_args + 1]);
 	return TWCTL_EXIT_OK;
 }
 

@@ -34,6 +34,12 @@ TwctlExit twctl_context_parse_command(TwctlContext *ctx,
 				      const gchar *summary,
 				      const GOptionEntry *entries,
 				      gchar ***args);
+TwctlExit twctl_context_parse_command_args(TwctlContext *ctx,
+					   const gchar *parameters,
+					   const gchar *summary,
+					   const GOptionEntry *entries,
+					   guint n_args,
+					   gchar ***args);
 TwctlExit twctl_context_usage_error(const gchar *command, const gchar *format, ...)
 	G_GNUC_PRINTF(2, 3);
 TwctlExit twctl_context_error(const GError *error);

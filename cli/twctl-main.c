@@ -15,9 +15,15 @@ static TwctlExit twctl_help(TwctlContext *ctx, gchar ***args);
 
 static const TwctlCommand twctl_commands[] = {
 	{"status", twctl_status,
-	 N_("Show whether tokenwatchd and pcscd run, and count readers and cards")},
+	 N_("Show whether tokenwatchd and pcscd run, and count what they see")},
 	{"readers", twctl_readers, N_("List the readers and the state of their cards")},
-	{"monitor", twctl_monitor, N_("Print reader and card events until interrupted")},
+	{"tokens", twctl_tokens, N_("List the tokens: PIN states, memory, certificates")},
+	{"certs", twctl_certs, N_("List the certificates: name, serial number, validity, kind")},
+	{"show", twctl_show, N_("Show every property of one certificate")},
+	{"export", twctl_export, N_("Write one certificate as PEM or DER (no --json)")},
+	{"monitor", twctl_monitor,
+	 N_("Print reader, card, token and certificate events until "
+	    "interrupted")},
 	{"help", twctl_help, N_("Show the help of tokenwatchctl or of a command")},
 	{NULL},
 };
@@ -63,8 +69,9 @@ twctl_main_option_context(TwctlContext *ctx)
 	g_autofree gchar *description = twctl_commands_describe();
 
 	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
-	g_option_context_set_summary(context,
-				     _("Query tokenwatchd about smart-card readers and tokens."));
+	g_option_context_set_summary(
+		context, _("Query tokenwatchd about smart-card readers, tokens and their "
+			   "certificates."));
 	g_option_context_set_description(context, description);
 	/* stop at the command name: what follows belongs to the command */
 	g_option_context_set_strict_posix(context, TRUE);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "twctl-commands.h"
+#include "twctl-objects.h"
 #include "twctl-output.h"
 
 /*
@@ -19,7 +20,9 @@
  *   text: "<local time> <event> <arguments>"
  *   JSON: {"event":"<event>",...,"time":<Unix seconds>}
  * The event names are stable: reader-added, reader-removed, card-inserted,
- * card-removed, pcsc-available, daemon-running.
+ * card-removed, token-added, token-removed, certificate-added,
+ * certificate-removed, expiry-warning, device-certification-ending,
+ * certificate-renewed, pcsc-available, daemon-running.
  */
 
 typedef struct {
@@ -37,7 +40,7 @@ twctl_monitor_emit(TwctlMonitor *self, const gchar *event, const gchar *text, Tw
 		twctl_json_double(json, (gdouble)g_date_time_to_unix(now) +
 						g_date_time_get_microsecond(now) / 1e6);
 		twctl_json_end_object(json);
-		g_print("%s\n", twctl_json_get_data(json));
+		twctl_json_print(json);
 	} else {
 		g_autofree gchar *stamp = twctl_output_timestamp(now);
 		g_autofree gchar *stamp_colored =
@@ -132,6 +135,181 @@ twctl_monitor_card_removed_cb(TokenwatchClient *client,
 }
 
 static void
+twctl_monitor_token_event(TwctlMonitor *self, const gchar *event, TokenwatchToken *token)
+{
+	g_autoptr(TwctlJson) json = twctl_monitor_json_begin(event);
+	g_autofree gchar *name = twctl_token_name(token);
+	g_autofree gchar *serial = twctl_output_sanitize(tokenwatch_token_get_serial_number(token));
+	g_autofree gchar *text = g_strdup_printf(_("%s (serial number %s)"), name, serial);
+
+	twctl_json_key(json, "label");
+	twctl_json_string(json, tokenwatch_token_get_label(token));
+	twctl_json_key(json, "serial_number");
+	twctl_json_string(json, tokenwatch_token_get_serial_number(token));
+	twctl_json_key(json, "object_path");
+	twctl_json_string(json, tokenwatch_token_get_object_path(token));
+	twctl_monitor_emit(self, event, text, json);
+}
+
+/* "Jan Novák (serial number 1234567890)" */
+static gchar *
+twctl_monitor_certificate_text(TokenwatchCertificate *cert)
+{
+	g_autofree gchar *name = twctl_certificate_name(cert);
+	g_autofree gchar *serial =
+		twctl_output_sanitize(tokenwatch_certificate_get_serial_number_decimal(cert));
+
+	return g_strdup_printf(_("%s (serial number %s)"), name, serial);
+}
+
+static void
+twctl_monitor_certificate_json(TwctlJson *json, const gchar *prefix, TokenwatchCertificate *cert)
+{
+	g_autofree gchar *key_path = g_strconcat(prefix, "object_path", NULL);
+	g_autofree gchar *key_serial = g_strconcat(prefix, "serial_number_decimal", NULL);
+
+	twctl_json_key(json, key_path);
+	twctl_json_string(json, tokenwatch_certificate_get_object_path(cert));
+	twctl_json_key(json, key_serial);
+	twctl_json_string(json, tokenwatch_certificate_get_serial_number_decimal(cert));
+}
+
+static void
+twctl_monitor_certificate_event(TwctlMonitor *self, const gchar *event, TokenwatchCertificate *cert)
+{
+	g_autoptr(TwctlJson) json = twctl_monitor_json_begin(event);
+	g_autofree gchar *text = twctl_monitor_certificate_text(cert);
+
+	twctl_json_key(json, "common_name");
+	twctl_json_string(json, tokenwatch_certificate_get_common_name(cert));
+	twctl_monitor_certificate_json(json, "", cert);
+	twctl_json_key(json, "token");
+	twctl_json_string(json, tokenwatch_certificate_get_token_path(cert));
+	twctl_monitor_emit(self, event, text, json);
+}
+
+static void
+twctl_monitor_token_added_cb(TokenwatchClient *client, TokenwatchToken *token, gpointer user_data)
+{
+	twctl_monitor_token_event(user_data, "token-added", token);
+}
+
+static void
+twctl_monitor_token_removed_cb(TokenwatchClient *client, TokenwatchToken *token, gpointer user_data)
+{
+	twctl_monitor_token_event(user_data, "token-removed", token);
+}
+
+static void
+twctl_monitor_certificate_added_cb(TokenwatchClient *client,
+				   TokenwatchCertificate *cert,
+				   gpointer user_data)
+{
+	twctl_monitor_certificate_event(user_data, "certificate-added", cert);
+}
+
+static void
+twctl_monitor_certificate_removed_cb(TokenwatchClient *client,
+				     TokenwatchCertificate *cert,
+				     gpointer user_data)
+{
+	twctl_monitor_certificate_event(user_data, "certificate-removed", cert);
+}
+
+/* "warning Jan Novák (serial number 1234): 14 days left" */
+static void
+twctl_monitor_expiry_warning_cb(TokenwatchClient *client,
+				TokenwatchCertificate *cert,
+				gint days_left,
+				const gchar *level,
+				gpointer user_data)
+{
+	TwctlMonitor *self = user_data;
+	g_autoptr(TwctlJson) json = twctl_monitor_json_begin("expiry-warning");
+	g_autofree gchar *cert_text = twctl_monitor_certificate_text(cert);
+	g_autofree gchar *left = NULL;
+	g_autofree gchar *text = NULL;
+
+	if (days_left >= 0)
+		left = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%d day left", "%d days left",
+						   (gulong)days_left),
+				       days_left);
+	else
+		left = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "expired %d day ago",
+						   "expired %d days ago", (gulong)-days_left),
+				       -days_left);
+	text = g_strdup_printf("%s %s: %s", level, cert_text, left);
+	twctl_json_key(json, "level");
+	twctl_json_string(json, level);
+	twctl_json_key(json, "days_left");
+	twctl_json_int(json, days_left);
+	twctl_json_key(json, "common_name");
+	twctl_json_string(json, tokenwatch_certificate_get_common_name(cert));
+	twctl_monitor_certificate_json(json, "", cert);
+	twctl_monitor_emit(self, "expiry-warning", text, json);
+}
+
+/* "ProID+Q (serial number 1234): QSCD certification ends in 90 days, on 2030-03-17" */
+static void
+twctl_monitor_device_certification_ending_cb(TokenwatchClient *client,
+					     TokenwatchToken *token,
+					     gint days_left,
+					     gpointer user_data)
+{
+	TwctlMonitor *self = user_data;
+	g_autoptr(TwctlJson) json = twctl_monitor_json_begin("device-certification-ending");
+	guint64 until = tokenwatch_token_get_qscd_certified_until(token);
+	g_autofree gchar *name = twctl_token_name(token);
+	g_autofree gchar *serial = twctl_output_sanitize(tokenwatch_token_get_serial_number(token));
+	g_autofree gchar *date = twctl_output_date(until);
+	g_autofree gchar *text = g_strdup_printf(
+		g_dngettext(GETTEXT_PACKAGE,
+			    "%s (serial number %s): QSCD certification ends in %d day, on %s",
+			    "%s (serial number %s): QSCD certification ends in %d days, on %s",
+			    (gulong)ABS(days_left)),
+		name, serial, days_left, date);
+
+	twctl_json_key(json, "days_left");
+	twctl_json_int(json, days_left);
+	twctl_json_key(json, "qscd_certified_until");
+	twctl_json_uint(json, until);
+	twctl_json_key(json, "label");
+	twctl_json_string(json, tokenwatch_token_get_label(token));
+	twctl_json_key(json, "serial_number");
+	twctl_json_string(json, tokenwatch_token_get_serial_number(token));
+	twctl_json_key(json, "object_path");
+	twctl_json_string(json, tokenwatch_token_get_object_path(token));
+	twctl_monitor_emit(self, "device-certification-ending", text, json);
+}
+
+/* "Jan Novák: serial number 1234 -> 5678, usable until 2028-11-21": the new
+ * serial is what people enter in their JIP account */
+static void
+twctl_monitor_certificate_renewed_cb(TokenwatchClient *client,
+				     TokenwatchCertificate *old_cert,
+				     TokenwatchCertificate *new_cert,
+				     gpointer user_data)
+{
+	TwctlMonitor *self = user_data;
+	g_autoptr(TwctlJson) json = twctl_monitor_json_begin("certificate-renewed");
+	g_autofree gchar *name = twctl_certificate_name(new_cert);
+	g_autofree gchar *old_serial =
+		twctl_output_sanitize(tokenwatch_certificate_get_serial_number_decimal(old_cert));
+	g_autofree gchar *new_serial =
+		twctl_output_sanitize(tokenwatch_certificate_get_serial_number_decimal(new_cert));
+	g_autofree gchar *date =
+		twctl_output_date(tokenwatch_certificate_get_effective_not_after(new_cert));
+	g_autofree gchar *text = g_strdup_printf(_("%s: serial number %s -> %s, usable until %s"),
+						 name, old_serial, new_serial, date);
+
+	twctl_json_key(json, "common_name");
+	twctl_json_string(json, tokenwatch_certificate_get_common_name(new_cert));
+	twctl_monitor_certificate_json(json, "old_", old_cert);
+	twctl_monitor_certificate_json(json, "new_", new_cert);
+	twctl_monitor_emit(self, "certificate-renewed", text, json);
+}
+
+static void
 twctl_monitor_pcsc_available_cb(TokenwatchClient *client, GParamSpec *pspec, gpointer user_data)
 {
 	twctl_monitor_flag_event(user_data, "pcsc-available",
@@ -166,8 +344,8 @@ twctl_monitor(TwctlContext *ctx, gchar ***args)
 	TwctlExit rc;
 
 	rc = twctl_context_parse_command(ctx,
-					 _("Print reader and card events, one line each, until "
-					   "interrupted."),
+					 _("Print reader, card, token and certificate events, one "
+					   "line each, until interrupted."),
 					 NULL, args);
 	if (rc != TWCTL_EXIT_OK)
 		return rc;
@@ -196,6 +374,19 @@ twctl_monitor(TwctlContext *ctx, gchar ***args)
 	g_signal_connect(client, "card-inserted", G_CALLBACK(twctl_monitor_card_inserted_cb),
 			 &self);
 	g_signal_connect(client, "card-removed", G_CALLBACK(twctl_monitor_card_removed_cb), &self);
+	g_signal_connect(client, "token-added", G_CALLBACK(twctl_monitor_token_added_cb), &self);
+	g_signal_connect(client, "token-removed", G_CALLBACK(twctl_monitor_token_removed_cb),
+			 &self);
+	g_signal_connect(client, "certificate-added",
+			 G_CALLBACK(twctl_monitor_certificate_added_cb), &self);
+	g_signal_connect(client, "certificate-removed",
+			 G_CALLBACK(twctl_monitor_certificate_removed_cb), &self);
+	g_signal_connect(client, "expiry-warning", G_CALLBACK(twctl_monitor_expiry_warning_cb),
+			 &self);
+	g_signal_connect(client, "device-certification-ending",
+			 G_CALLBACK(twctl_monitor_device_certification_ending_cb), &self);
+	g_signal_connect(client, "certificate-renewed",
+			 G_CALLBACK(twctl_monitor_certificate_renewed_cb), &self);
 	g_signal_connect(client, "notify::pcsc-available",
 			 G_CALLBACK(twctl_monitor_pcsc_available_cb), &self);
 	g_signal_connect(client, "notify::daemon-running",

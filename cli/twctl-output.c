@@ -8,6 +8,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "twctl-output.h"
@@ -90,6 +92,142 @@ twctl_output_timestamp(GDateTime *dt)
 	g_autofree gchar *seconds = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
 
 	return g_strdup_printf("%s.%03d", seconds, g_date_time_get_microsecond(dt) / 1000);
+}
+
+/* a date in local time, "2026-11-21", or "-" for 0 (unknown) */
+gchar *
+twctl_output_date(guint64 unix_time)
+{
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (unix_time == 0 || unix_time > G_MAXINT64)
+		return g_strdup("-");
+	dt = g_date_time_new_from_unix_local((gint64)unix_time);
+	if (dt == NULL)
+		return g_strdup("-");
+	return g_date_time_format(dt, "%Y-%m-%d");
+}
+
+/* local time in ISO 8601 with the offset, "2026-11-21T10:03:12+01:00", or
+ * "unknown" for 0 */
+gchar *
+twctl_output_datetime(guint64 unix_time)
+{
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (unix_time == 0 || unix_time > G_MAXINT64)
+		return g_strdup("unknown");
+	dt = g_date_time_new_from_unix_local((gint64)unix_time);
+	if (dt == NULL)
+		return g_strdup("unknown");
+	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S%:z");
+}
+
+/* Text from a token or a certificate is not ours: control characters (an
+ * escape sequence in a certificate's name) must not reach the terminal. They
+ * become U+FFFD, as invalid UTF-8 does. */
+gchar *
+twctl_output_sanitize(const gchar *text)
+{
+	g_autofree gchar *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+	GString *out = g_string_sized_new(strlen(valid));
+
+	for (const gchar *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_iscntrl(c))
+			g_string_append_unichar(out, 0xfffd);
+		else
+			g_string_append_unichar(out, c);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static guint
+twctl_output_char_width(gunichar c)
+{
+	if (g_unichar_iszerowidth(c))
+		return 0;
+	return g_unichar_iswide(c) ? 2 : 1;
+}
+
+/* the columns @text takes on a terminal: characters, wide ones twice,
+ * combining ones not at all */
+guint
+twctl_output_width(const gchar *text)
+{
+	guint width = 0;
+
+	for (const gchar *p = text; *p != '\0'; p = g_utf8_next_char(p))
+		width += twctl_output_char_width(g_utf8_get_char(p));
+	return width;
+}
+
+/* @text cut to at most @width columns, ending in "…" when cut */
+gchar *
+twctl_output_truncate(const gchar *text, guint width)
+{
+	GString *out;
+	guint used = 0;
+
+	if (twctl_output_width(text) <= width)
+		return g_strdup(text);
+	out = g_string_new(NULL);
+	for (const gchar *p = text; *p != '\0' && width > 0; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		guint w = twctl_output_char_width(c);
+
+		if (used + w > width - 1)
+			break;
+		g_string_append_unichar(out, c);
+		used += w;
+	}
+	if (width > 0)
+		g_string_append(out, "…");
+	return g_string_free(out, FALSE);
+}
+
+/* appends @cell, padded with spaces to @width columns, on the left if @right */
+void
+twctl_output_pad(GString *line, const gchar *cell, guint width, gboolean right)
+{
+	guint cell_width = twctl_output_width(cell);
+	guint pad = cell_width < width ? width - cell_width : 0;
+
+	if (!right)
+		g_string_append(line, cell);
+	for (guint i = 0; i < pad; i++)
+		g_string_append_c(line, ' ');
+	if (right)
+		g_string_append(line, cell);
+}
+
+/* the width of the terminal on standard output, 0 when it is not one */
+guint
+twctl_output_terminal_width(void)
+{
+	struct winsize ws = {0};
+	const gchar *columns = g_getenv("COLUMNS");
+	guint64 value = 0;
+
+	if (isatty(fileno(stdout)) != 1)
+		return 0;
+	if (ioctl(fileno(stdout), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (columns != NULL &&
+	    g_ascii_string_to_unsigned(columns, 10, 1, G_MAXUINT16, &value, NULL))
+		return (guint)value;
+	return 80;
+}
+
+/* the GEnum nick of @value: the string of the D-Bus API */
+const gchar *
+twctl_output_enum_nick(GType type, gint value)
+{
+	g_autoptr(GEnumClass) klass = g_type_class_ref(type);
+	GEnumValue *enum_value = g_enum_get_value(klass, value);
+
+	return enum_value != NULL ? enum_value->value_nick : "unknown";
 }
 
 /* a small JSON emitter: enough for flat objects and arrays of them */
@@ -284,6 +422,23 @@ twctl_json_uint(TwctlJson *self, guint64 value)
 	g_string_append_printf(self->str, "%" G_GUINT64_FORMAT, value);
 }
 
+void
+twctl_json_int(TwctlJson *self, gint64 value)
+{
+	twctl_json_separate(self);
+	g_string_append_printf(self->str, "%" G_GINT64_FORMAT, value);
+}
+
+/* an array of strings; %NULL is an empty array */
+void
+twctl_json_strv(TwctlJson *self, const gchar *const *values)
+{
+	twctl_json_begin_array(self);
+	for (guint i = 0; values != NULL && values[i] != NULL; i++)
+		twctl_json_string(self, values[i]);
+	twctl_json_end_array(self);
+}
+
 /* locale-independent, so a decimal comma never gets in */
 void
 twctl_json_double(TwctlJson *self, gdouble value)
@@ -309,4 +464,13 @@ const gchar *
 twctl_json_get_data(TwctlJson *self)
 {
 	return self->str->str;
+}
+
+/* JSON is UTF-8 whatever the locale: unlike g_print(), no conversion to the
+ * locale's character set (which would turn "Č" into "?") */
+void
+twctl_json_print(TwctlJson *self)
+{
+	fputs(self->str->str, stdout);
+	fputc('\n', stdout);
 }

@@ -66,7 +66,7 @@ twctl_readers_print_json(GPtrArray *readers)
 	}
 	twctl_json_end_array(json);
 	twctl_json_end_object(json);
-	g_print("%s\n", twctl_json_get_data(json));
+	twctl_json_print(json);
 }
 
 static void
