@@ -32,7 +32,7 @@ class TestReaders(twtest.TokenwatchTestCase):
         # a card already in at start is state, not an insertion event
         self.assertEqual(self.count("CardInserted"), 0)
         self.assertEqual(self.count("ReaderAdded"), 4)
-        self.assertIn("4 readers, 1 card", d.notify.assignments("STATUS"))
+        self.wait_status(d, "4 readers, 1 card, ")
 
     def test_insert_remove_each_reader(self):
         self.start_daemon()
@@ -221,8 +221,7 @@ class TestLifecycle(twtest.TokenwatchTestCase):
         d = self.start_daemon()
         self.wait_readers(4)
         self.assertEqual(d.notify.assignments("READY"), ["1"])
-        self.wait_until(lambda: "4 readers, 0 cards" in d.notify.assignments("STATUS"), 5,
-                        "STATUS=4 readers, 0 cards")
+        self.wait_status(d, "4 readers, 0 cards, 0 tokens, 0 certificates")
         self.assertEqual(d.stop(signal.SIGTERM), 0)
         self.assertEqual(d.notify.assignments("STOPPING"), ["1"])
         # the name is released
@@ -353,11 +352,13 @@ class TestCli(twtest.TokenwatchTestCase):
         self.wait_readers(4)
         card = self.card(3).insert()
         self.wait_signal("CardInserted")
+        # a card with no certificate: OpenSC still shows a token
+        self.wait_signal("TokenAdded", timeout=20)
         r = self.ctl("status")
         self.assertIn("0.1.0", r.stdout)
         j = json.loads(self.ctl("--json", "status").stdout)
         self.assertEqual(j, {"version": "0.1.0", "pcsc_available": True, "readers": 4,
-                             "cards": 1})
+                             "cards": 1, "tokens": 1, "certificates": 0})
         card.remove()
 
     def test_readers_text_and_json(self):

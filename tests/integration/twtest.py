@@ -41,6 +41,10 @@ IFACE = BUS_NAME
 MANAGER = IFACE + ".Manager"
 READER = IFACE + ".Reader"
 EXIT_SKIP = 77
+OPENSC = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+# the modules every test daemon loads, unless a test says otherwise: the
+# machine's p11-kit configuration is not the test's business
+DEFAULT_P11_ARGS = ["--no-p11-kit", "--pkcs11-module", OPENSC]
 # > 1 stretches every wait (a daemon under valgrind starts and answers slower)
 TIME_SCALE = float(os.environ.get("TW_TIME_SCALE", "1"))
 
@@ -236,6 +240,13 @@ class TokenwatchTestCase(unittest.TestCase):
                 self.fail("timed out after %.1f s waiting for %s" % (timeout, what))
             time.sleep(0.005)
 
+    def statuses(self, d):
+        return d.notify.assignments("STATUS")
+
+    def wait_status(self, d, prefix, timeout=10.0):
+        self.wait_until(lambda: any(st.startswith(prefix) for st in self.statuses(d)),
+                        timeout, "STATUS=%s..." % prefix)
+
     def count(self, member, arg=None):
         return sum(1 for m, a in self.signals
                    if m == member and (arg is None or a[0] == arg))
@@ -245,7 +256,8 @@ class TokenwatchTestCase(unittest.TestCase):
                         "%d× %s(%s)" % (n, member, arg or ""))
 
     # -- the daemon ---------------------------------------------------------
-    def start_daemon(self, args=(), wait=True, name="tokenwatchd"):
+    def start_daemon(self, args=(), wait=True, name="tokenwatchd", p11_args=None):
+        args = list(DEFAULT_P11_ARGS if p11_args is None else p11_args) + list(args)
         d = Daemon(self.workdir, self.env, args, name)
         self.daemons.append(d)
         # runs before the workdir cleanup: cleanups go last in, first out

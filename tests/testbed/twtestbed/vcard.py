@@ -26,6 +26,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 
 PIV_AID = bytes.fromhex("A000000308000010000100")   # with version 01 00
 PIV_RID_PIX = PIV_AID[:9]                           # as OpenSC selects it
@@ -176,6 +177,7 @@ class VirtualPivCard:
         self._thread = None
         self._lock = threading.Lock()
         self._exchanges = []          # (C-APDU, R-APDU)
+        self.apdu_delay = 0.0         # seconds before each answer: a slow card
 
     @staticmethod
     def _slot(key):
@@ -369,6 +371,8 @@ class VirtualPivCard:
                 rapdu = self.process_apdu(msg)
                 with self._lock:
                     self._exchanges.append((msg, rapdu))
+                if self.apdu_delay:
+                    time.sleep(self.apdu_delay)  # a slow card
                 self._send_message(sock, rapdu)
         except OSError:
             return
