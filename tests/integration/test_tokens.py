@@ -325,6 +325,38 @@ class TestSoftHsm(TokensTestCase):
         self.assertIn(self.certificate_by_sha(new)[0], self.tokens()[path]["Certificates"])
         self.assertEqual(len(self.tokens()[path]["Certificates"]), 3)
 
+    def test_label_not_utf8(self):
+        d = self.make_softhsm()
+        subprocess.run([b"softhsm2-util", b"--init-token", b"--free", b"--label",
+                        b"\xc8te\xe8ka \x01\xff", b"--so-pin", b"12345678", b"--pin", b"123456"],
+                       env=self.env, check=True, capture_output=True)
+        self.start_daemon(p11_args=["--no-p11-kit", "--pkcs11-module", SOFTHSM])
+        self.wait_signal("TokenAdded", n=2, timeout=20)
+        labels = sorted(t["Label"] for t in self.tokens().values())
+        self.assertEqual(labels, ["Testbed HSM", "\ufffdte\ufffdka  \ufffd"])
+        # the certificate label with a Latin-1 byte, likewise
+        with open(os.path.join(d, "cert-02.der"), "rb") as f:
+            _, cert = self.certificate_by_sha(f.read())
+        self.assertEqual(cert["Label"], "sign \ufffd")
+
+    def test_module_errors(self):
+        """A module that answers nonsense: the token says so, the daemon
+        stays, the log says what happened."""
+        recorder = os.environ.get("TW_P11_RECORDER")
+        if not recorder:
+            raise twtest.unittest.SkipTest("TW_P11_RECORDER is not set")
+        self.make_softhsm()
+        self.env["TW_P11_RECORDER_TARGET"] = SOFTHSM
+        self.env["TW_P11_RECORDER_LOG"] = os.path.join(self.workdir, "p11-calls.log")
+        self.env["TW_P11_RECORDER_FAULT"] = "badlen:C_GetAttributeValue"
+        d = self.start_daemon(p11_args=["--no-p11-kit", "--pkcs11-module", recorder])
+        self.wait_signal("TokenAdded", timeout=20)
+        token = next(iter(self.tokens().values()))
+        self.assertEqual(token["Label"], "Testbed HSM")
+        self.assertNotEqual(token["Error"], "")
+        self.assertTrue(d.proc.running)
+        self.assertIn(token["Error"].split(":")[0], d.log())
+
     def test_p11_kit_configuration(self):
         """Modules from p11-kit's configuration: OpenSC and SoftHSM read,
         p11-kit-trust (144 CA certificates here) skipped."""
