@@ -24,6 +24,8 @@ struct _TwEngine {
 	TwP11 *p11;
 	gboolean p11_ready;
 	gboolean scan_pending; /* a scan of every slot waits for the modules */
+	gboolean scan_running; /* a scan is under way ... */
+	gboolean scan_queued;  /* ... and another was asked for meanwhile */
 	TwTokenSet *tokens;
 	GCancellable *cancellable;
 	/* reader name → generation: bumped on each card event, so that a read
@@ -242,12 +244,17 @@ tw_engine_read_current(TwEngine *self, TwEngineRead *read, const gchar *reader_n
 	       tw_engine_find_reader_with_card(self, reader_name) != NULL;
 }
 
+static GPtrArray *
+tw_engine_new_token_array(void)
+{
+	return g_ptr_array_new_with_free_func((GDestroyNotify)tw_p11_token_free);
+}
+
 static void
 tw_engine_apply_scan(TwEngine *self, TwEngineRead *read, TwTokenRead *result, gint64 now)
 {
 	g_autoptr(GHashTable) groups = tw_token_read_split(result);
-	g_autoptr(GPtrArray) none = g_ptr_array_new();
-	g_autoptr(TwTokenRead) readerless = tw_token_read_new(g_ptr_array_ref(none));
+	g_autoptr(TwTokenRead) readerless = tw_token_read_new(tw_engine_new_token_array());
 	GHashTableIter iter;
 	gpointer key, value;
 
@@ -260,7 +267,7 @@ tw_engine_apply_scan(TwEngine *self, TwEngineRead *read, TwTokenRead *result, gi
 		if (!tw_engine_read_current(self, read, name))
 			continue;
 		if (group == NULL)
-			group = empty = tw_token_read_new(g_ptr_array_ref(none));
+			group = empty = tw_token_read_new(tw_engine_new_token_array());
 		tw_token_set_reconcile(self->tokens, name, group, now);
 		g_hash_table_remove(groups, name);
 	}
@@ -292,6 +299,25 @@ tw_engine_parse_thread_cb(GTask *task, gpointer source, gpointer task_data, GCan
 			      (GDestroyNotify)tw_token_read_free);
 }
 
+/* A read ends. Scans asked for while one ran were folded into one: run it
+ * now (a flood of Refresh calls costs one scan more, not one each). */
+static void
+tw_engine_read_done(TwEngineRead *read)
+{
+	TwEngine *self = g_object_ref(read->self);
+	gboolean scan = read->reader_name == NULL;
+
+	tw_engine_read_free(read);
+	if (scan) {
+		self->scan_running = FALSE;
+		if (self->scan_queued && !g_cancellable_is_cancelled(self->cancellable)) {
+			self->scan_queued = FALSE;
+			tw_engine_read(self, NULL);
+		}
+	}
+	g_object_unref(self);
+}
+
 static void
 tw_engine_parsed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -301,7 +327,7 @@ tw_engine_parsed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
 	if (result == NULL || g_cancellable_is_cancelled(self->cancellable)) {
-		tw_engine_read_free(read);
+		tw_engine_read_done(read);
 		return;
 	}
 	if (read->reader_name == NULL) {
@@ -311,7 +337,7 @@ tw_engine_parsed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	} else {
 		g_debug("dropping a read of %s: its card changed meanwhile", read->reader_name);
 	}
-	tw_engine_read_free(read);
+	tw_engine_read_done(read);
 }
 
 static void
@@ -333,7 +359,7 @@ tw_engine_read_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 				tw_token_set_mark_error(self->tokens, read->reader_name,
 							error->message);
 		}
-		tw_engine_read_free(read);
+		tw_engine_read_done(read);
 		return;
 	}
 	/* parsing many certificates takes a while: not on the main loop */
@@ -353,6 +379,13 @@ tw_engine_read(TwEngine *self, TwReader *reader)
 		/* the scan after loading the modules finds this card too */
 		self->scan_pending = TRUE;
 		return;
+	}
+	if (reader == NULL) {
+		if (self->scan_running) {
+			self->scan_queued = TRUE;
+			return;
+		}
+		self->scan_running = TRUE;
 	}
 	read = g_new0(TwEngineRead, 1);
 	read->self = g_object_ref(self);

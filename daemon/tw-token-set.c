@@ -283,8 +283,8 @@ tw_token_set_reconcile(TwTokenSet *self, const gchar *scope, TwTokenRead *read, 
 void
 tw_token_set_drop_scope(TwTokenSet *self, const gchar *scope)
 {
-	g_autoptr(GPtrArray) none = g_ptr_array_new();
-	g_autoptr(TwTokenRead) read = tw_token_read_new(g_ptr_array_ref(none));
+	g_autoptr(TwTokenRead) read = tw_token_read_new(
+		g_ptr_array_new_with_free_func((GDestroyNotify)tw_p11_token_free));
 
 	g_return_if_fail(TW_IS_TOKEN_SET(self));
 	tw_token_set_reconcile(self, scope, read, 0);
