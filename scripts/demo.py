@@ -55,8 +55,10 @@ def main():
         print("  %s, qualified, key in a QSCD, expires in 45 days" % qualified.cn)
         print("  %s, NCP+, expires in 400 days" % commercial.cn)
 
-        step("tokenwatchd on a private D-Bus, talking to that pcscd")
-        tw = bed.spawn("tokenwatchd", [daemon, "--session", "--verbose"])
+        step("tokenwatchd on a private D-Bus, talking to that pcscd, reading cards with OpenSC")
+        tw = bed.spawn("tokenwatchd", [daemon, "--session", "--verbose", "--no-p11-kit",
+                                       "--pkcs11-module",
+                                       "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"])
         deadline = time.monotonic() + 10
         while subprocess.run([ctl, "--session", "status"], env=env,
                              capture_output=True).returncode != 0:
@@ -83,14 +85,18 @@ def main():
         time.sleep(1.5)
         bed.pcscd.start()
         time.sleep(2.5)
+        # pcscd's restart disconnected the cards: put them back
+        card.insert()
         second.insert(port=bed.port_for(2))
-        time.sleep(1.0)
+        time.sleep(1.5)
         monitor.terminate()
         monitor.wait(5)
 
         step("What tokenwatchd sees now")
         run_ctl("status")
         run_ctl("readers")
+        run_ctl("tokens")
+        run_ctl("certs")
         run_ctl("--json", "status")
 
         step("tokenwatchd's own log (last lines)")
