@@ -8,9 +8,12 @@ file; docs/PERFORMANCE.md records them with the method.
   rss      resident memory after start, and after --cycles insert/remove cycles
   latency  time from pcscd's card event to tokenwatchd's D-Bus signal, over
            --rounds insertions and removals with random jitter
+  tokens   time from pcscd's insertion event to TokenAdded with every
+           certificate parsed, and the card's APDUs for it, against
+           `pkcs11-tool --list-objects --type cert` on the same card
 
 usage: bench/tw_bench.py BUILDDIR [--seconds 60] [--rounds 40] [--cycles 200]
-                         [--json FILE] [idle] [rss] [latency]
+                         [--json FILE] [idle] [rss] [latency] [tokens]
 """
 
 import argparse
@@ -18,6 +21,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -66,11 +70,15 @@ def proc_status(pid):
     return out
 
 
+OPENSC = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+
+
 class Bench:
     def __init__(self, bed, build):
         self.bed = bed
         self.daemon = bed.spawn("tokenwatchd", [os.path.join(build, "daemon", "tokenwatchd"),
-                                                "--session"])
+                                                "--session", "--no-p11-kit",
+                                                "--pkcs11-module", OPENSC])
         self.conn = Gio.DBusConnection.new_for_address_sync(
             bed.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
             | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
@@ -89,7 +97,7 @@ class Bench:
                                     2000, None)
         except GLib.Error:
             return -1
-        return len(v.unpack()[0])
+        return sum(1 for ifaces in v.unpack()[0].values() if BUS_NAME + ".Reader" in ifaces)
 
     def wait(self, predicate, timeout):
         ctx = GLib.MainContext.default()
@@ -150,6 +158,78 @@ def bench_rss(b, cycles):
     return {"rss_start_kb": rss_start, "cycles": cycles, "rss_after_cycles_kb": rss_after}
 
 
+def summary(values, digits=2):
+    v = sorted(values)
+    return {"n": len(v), "min": round(v[0], digits),
+            "median": round(statistics.median(v), digits),
+            "p90": round(v[int(0.9 * (len(v) - 1))], digits), "max": round(v[-1], digits)}
+
+
+def bench_tokens(b, rounds, n_certs):
+    """Insertion to TokenAdded, and the raw read by pkcs11-tool, n_certs
+    certificates on the card."""
+    bed = b.bed
+    certs = {}
+    slots = ["9a", "9c", "9d", "9e", "82", "83", "84", "85", "86", "87", "88", "89"][:n_certs]
+    for i, slot in enumerate(slots):
+        certs[slot] = bed.certs.leaf("Bench %d" % i, key="ec256" if i % 2 else "rsa2048",
+                                     qc_compliance=bool(i % 2), qc_sscd=bool(i % 2),
+                                     qc_type="esign" if i % 2 else None,
+                                     policies=["0.4.0.2042.1.2"]).der
+    name = bed.reader_names[1]
+    card = bed.card(1, certs, insert=False)
+    ctx = bed.pcsc.context()
+    stamps = []
+    stop = threading.Event()
+
+    def watcher():
+        cur = ctx.status(name)
+        while not stop.is_set():
+            try:
+                cur = ctx.get_status_change(name, cur.raw, 500)
+            except pcsc.PcscError:
+                continue
+            stamps.append((time.monotonic(), cur.present))
+
+    t = threading.Thread(target=watcher, daemon=True)
+    t.start()
+    daemon_ms, daemon_apdus, tool_ms, tool_apdus = [], [], [], []
+    for _ in range(rounds):
+        time.sleep(random.uniform(0, 0.5))
+        n_stamps = len(stamps)
+        n_added = sum(1 for s in b.signals if s[1] == "TokenAdded")
+        card.clear_log()
+        card.insert()
+        b.wait(lambda: sum(1 for s in b.signals if s[1] == "TokenAdded") > n_added
+               and any(p for _, p in stamps[n_stamps:]), 20)
+        added = [s[0] for s in b.signals if s[1] == "TokenAdded"][-1]
+        inserted = [t0 for t0, p in stamps[n_stamps:] if p][0]
+        daemon_ms.append((added - inserted) * 1000)
+        b.pump(0.3)
+        daemon_apdus.append(card.apdu_count)
+        # the raw read, on the same card, with nothing else going on
+        card.clear_log()
+        t0 = time.monotonic()
+        subprocess.run(["pkcs11-tool", "--module", OPENSC, "--list-objects", "--type", "cert"],
+                       env=bed.env, check=True, capture_output=True)
+        tool_ms.append((time.monotonic() - t0) * 1000)
+        tool_apdus.append(card.apdu_count)
+        n_removed = sum(1 for s in b.signals if s[1] == "TokenRemoved")
+        card.remove()
+        b.wait(lambda: sum(1 for s in b.signals if s[1] == "TokenRemoved") > n_removed, 10)
+    stop.set()
+    t.join()
+    ctx.release()
+    out = {"certificates": n_certs,
+           "daemon_insert_to_token_added_ms": summary(daemon_ms),
+           "daemon_apdus": summary(daemon_apdus, 0),
+           "pkcs11_tool_ms": summary(tool_ms),
+           "pkcs11_tool_apdus": summary(tool_apdus, 0)}
+    out["ratio_median"] = round(out["daemon_insert_to_token_added_ms"]["median"]
+                                / out["pkcs11_tool_ms"]["median"], 3)
+    return out
+
+
 def bench_latency(b, rounds):
     """A second PC/SC client, blocked in SCardGetStatusChange like the daemon,
     stamps the moment pcscd announces each change; the bench stamps the
@@ -202,7 +282,7 @@ def bench_latency(b, rounds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build")
-    ap.add_argument("which", nargs="*", default=["idle", "rss", "latency"])
+    ap.add_argument("which", nargs="*", default=["idle", "rss", "latency", "tokens"])
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--cycles", type=int, default=200)
@@ -218,6 +298,8 @@ def main():
             results["latency"] = bench_latency(b, args.rounds)
         if "rss" in args.which:
             results["rss"] = bench_rss(b, args.cycles)
+        if "tokens" in args.which:
+            results["tokens"] = [bench_tokens(b, min(args.rounds, 20), n) for n in (2, 8)]
         b.daemon.stop()
     print(json.dumps(results, indent=2))
     if args.json:
