@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "tw-certificate.h"
 #include "tw-names.h"
 
@@ -24,6 +26,9 @@ struct _TwCertificate {
 	gchar *ckaid; /* hex */
 	gint days_left;
 	const gchar *status;
+	gint64 effective_not_after;
+	GHashTable *warned;   /* thresholds announced: "60", ..., "expired" */
+	gchar *superseded_by; /* id of the renewal, NULL if none */
 };
 
 G_DEFINE_TYPE(TwCertificate, tw_certificate, G_TYPE_OBJECT)
@@ -51,12 +56,91 @@ tw_certificate_status_for(gint64 not_before, gint64 effective_not_after, gint64 
 	return "valid";
 }
 
-/* the device's QSCD certification end joins in with the device data */
+/* NotAfter, or the end of the device's QSCD certification when that comes
+ * first and the key is in the QSCD (set by the tracker) */
 gint64
 tw_certificate_get_effective_not_after(TwCertificate *self)
 {
 	g_return_val_if_fail(TW_IS_CERTIFICATE(self), 0);
-	return self->info->not_after;
+	return self->effective_not_after != 0 ? self->effective_not_after : self->info->not_after;
+}
+
+/**
+ * tw_certificate_set_evaluation:
+ *
+ * What the tracker worked out for now; emits "changed" if anything differs.
+ */
+void
+tw_certificate_set_evaluation(TwCertificate *self,
+			      gint64 effective_not_after,
+			      gint days_left,
+			      const gchar *status)
+{
+	g_return_if_fail(TW_IS_CERTIFICATE(self));
+	if (self->effective_not_after == effective_not_after && self->days_left == days_left &&
+	    g_strcmp0(self->status, status) == 0)
+		return;
+	self->effective_not_after = effective_not_after;
+	self->days_left = days_left;
+	self->status = g_intern_string(status);
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+gboolean
+tw_certificate_has_warned(TwCertificate *self, const gchar *threshold)
+{
+	g_return_val_if_fail(TW_IS_CERTIFICATE(self), FALSE);
+	return g_hash_table_contains(self->warned, threshold);
+}
+
+void
+tw_certificate_add_warned(TwCertificate *self, const gchar *threshold)
+{
+	g_return_if_fail(TW_IS_CERTIFICATE(self));
+	g_hash_table_add(self->warned, g_strdup(threshold));
+}
+
+/* Returns: (transfer full): the thresholds announced, sorted */
+GStrv
+tw_certificate_get_warned(TwCertificate *self)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_autofree gpointer *keys = NULL;
+	guint n = 0;
+
+	g_return_val_if_fail(TW_IS_CERTIFICATE(self), NULL);
+	keys = g_hash_table_get_keys_as_array(self->warned, &n);
+	qsort(keys, n, sizeof(gpointer), (GCompareFunc)g_strcmp0);
+	for (guint i = 0; i < n; i++)
+		g_strv_builder_add(builder, keys[i]);
+	return g_strv_builder_end(builder);
+}
+
+void
+tw_certificate_set_warned(TwCertificate *self, const gchar *const *thresholds)
+{
+	g_return_if_fail(TW_IS_CERTIFICATE(self));
+	g_hash_table_remove_all(self->warned);
+	for (guint i = 0; thresholds != NULL && thresholds[i] != NULL; i++)
+		g_hash_table_add(self->warned, g_strdup(thresholds[i]));
+}
+
+const gchar *
+tw_certificate_get_superseded_by(TwCertificate *self)
+{
+	g_return_val_if_fail(TW_IS_CERTIFICATE(self), NULL);
+	return self->superseded_by;
+}
+
+void
+tw_certificate_set_superseded_by(TwCertificate *self, const gchar *id)
+{
+	g_return_if_fail(TW_IS_CERTIFICATE(self));
+	if (g_strcmp0(self->superseded_by, id) == 0)
+		return;
+	g_free(self->superseded_by);
+	self->superseded_by = g_strdup(id);
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
 /**
@@ -70,9 +154,11 @@ tw_certificate_update_time(TwCertificate *self, gint64 now)
 {
 	gint64 end = tw_certificate_get_effective_not_after(self);
 	gint days = tw_cert_info_days_left(self->info, end, now);
-	const gchar *status = tw_certificate_status_for(self->info->not_before, end, now);
+	const gchar *status = self->superseded_by != NULL
+				      ? "superseded"
+				      : tw_certificate_status_for(self->info->not_before, end, now);
 
-	if (days == self->days_left && status == self->status)
+	if (days == self->days_left && g_strcmp0(status, self->status) == 0)
 		return;
 	self->days_left = days;
 	self->status = status;
@@ -166,6 +252,8 @@ tw_certificate_finalize(GObject *object)
 	TwCertificate *self = TW_CERTIFICATE(object);
 
 	tw_cert_info_free(self->info);
+	g_hash_table_unref(self->warned);
+	g_free(self->superseded_by);
 	g_free(self->token_id);
 	g_free(self->label);
 	g_free(self->ckaid);
@@ -179,6 +267,7 @@ tw_certificate_init(TwCertificate *self)
 	self->label = g_strdup("");
 	self->ckaid = g_strdup("");
 	self->status = "valid";
+	self->warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 static void

@@ -32,6 +32,16 @@ void tw_certificate_set_seen(TwCertificate *self,
 			     const gchar *label,
 			     GBytes *ckaid);
 void tw_certificate_update_time(TwCertificate *self, gint64 now);
+void tw_certificate_set_evaluation(TwCertificate *self,
+				   gint64 effective_not_after,
+				   gint days_left,
+				   const gchar *status);
+gboolean tw_certificate_has_warned(TwCertificate *self, const gchar *threshold);
+void tw_certificate_add_warned(TwCertificate *self, const gchar *threshold);
+GStrv tw_certificate_get_warned(TwCertificate *self);
+void tw_certificate_set_warned(TwCertificate *self, const gchar *const *thresholds);
+const gchar *tw_certificate_get_superseded_by(TwCertificate *self);
+void tw_certificate_set_superseded_by(TwCertificate *self, const gchar *id);
 
 const gchar *tw_certificate_status_for(gint64 not_before, gint64 effective_not_after, gint64 now);
 

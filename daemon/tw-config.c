@@ -24,10 +24,17 @@
 
 struct _TwConfig {
 	GObject parent_instance;
-	gchar *path; /* the file read, NULL if none */
+	gchar *path;	       /* the file read, NULL if none */
+	gchar *requested_path; /* the file asked for (it may not exist) */
 	gboolean use_p11_kit;
 	GPtrArray *modules; /* paths, null-terminated */
 	guint token_timeout_s;
+	GArray *expiry_days; /* gint, descending */
+	GArray *device_days; /* gint, descending */
+	guint free_memory_percent;
+	gchar *devices_data_dir;  /* NULL: the build's */
+	gchar *devices_local_dir; /* NULL: the build's */
+	gchar *state_dir;	  /* set by the daemon */
 };
 
 G_DEFINE_TYPE(TwConfig, tw_config, G_TYPE_OBJECT)
@@ -38,9 +45,10 @@ typedef struct {
 } TwConfigKey;
 
 static const TwConfigKey tw_config_keys[] = {
-	{"PKCS11", "UseP11KitModules"},
-	{"PKCS11", "Modules"},
-	{"PKCS11", "TokenTimeout"},
+	{"PKCS11", "UseP11KitModules"}, {"PKCS11", "Modules"},
+	{"PKCS11", "TokenTimeout"},	{"Warnings", "ExpiryDays"},
+	{"Warnings", "DeviceDays"},	{"Warnings", "FreeMemoryPercent"},
+	{"Devices", "DataDirectory"},	{"Devices", "LocalDirectory"},
 };
 
 /* the file given by TOKENWATCH_CONFIG, else the one in the configuration
@@ -111,6 +119,66 @@ tw_config_fail(
 	return FALSE;
 }
 
+static gint
+tw_config_compare_desc(gconstpointer a, gconstpointer b)
+{
+	return *(const gint *)b - *(const gint *)a;
+}
+
+/* a list of day counts, each 1..3650, duplicates dropped, sorted descending */
+static gboolean
+tw_config_read_days(GKeyFile *kf, const gchar *path, const gchar *key, GArray *out, GError **error)
+{
+	GError *local = NULL;
+	gsize n = 0;
+	g_autofree gint *days = NULL;
+
+	if (!g_key_file_has_key(kf, "Warnings", key, NULL))
+		return TRUE;
+	days = g_key_file_get_integer_list(kf, "Warnings", key, &n, &local);
+	if (local != NULL)
+		return tw_config_fail(error, local, path, "Warnings", key);
+	g_array_set_size(out, 0);
+	for (gsize i = 0; i < n; i++) {
+		gboolean dup = FALSE;
+
+		if (days[i] < 1 || days[i] > 3650) {
+			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "%s: [Warnings] %s: %d is not between 1 and 3650 days", path,
+				    key, days[i]);
+			return FALSE;
+		}
+		for (guint j = 0; j < out->len; j++)
+			dup |= g_array_index(out, gint, j) == days[i];
+		if (!dup)
+			g_array_append_val(out, days[i]);
+	}
+	g_array_sort(out, tw_config_compare_desc);
+	return TRUE;
+}
+
+static gboolean
+tw_config_read_dir(GKeyFile *kf, const gchar *path, const gchar *key, gchar **out, GError **error)
+{
+	g_autofree gchar *dir = NULL;
+	GError *local = NULL;
+
+	if (!g_key_file_has_key(kf, "Devices", key, NULL))
+		return TRUE;
+	dir = g_key_file_get_string(kf, "Devices", key, &local);
+	if (local != NULL)
+		return tw_config_fail(error, local, path, "Devices", key);
+	g_strstrip(dir);
+	if (!g_path_is_absolute(dir)) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "%s: [Devices] %s: \"%s\" is not an absolute path", path, key, dir);
+		return FALSE;
+	}
+	g_free(*out);
+	*out = g_steal_pointer(&dir);
+	return TRUE;
+}
+
 static gboolean
 tw_config_read(TwConfig *self, GKeyFile *kf, const gchar *path, GError **error)
 {
@@ -155,7 +223,24 @@ tw_config_read(TwConfig *self, GKeyFile *kf, const gchar *path, GError **error)
 		}
 		self->token_timeout_s = (guint)timeout;
 	}
-	return TRUE;
+	if (!tw_config_read_days(kf, path, "ExpiryDays", self->expiry_days, error) ||
+	    !tw_config_read_days(kf, path, "DeviceDays", self->device_days, error))
+		return FALSE;
+	if (g_key_file_has_key(kf, "Warnings", "FreeMemoryPercent", NULL)) {
+		gint percent = g_key_file_get_integer(kf, "Warnings", "FreeMemoryPercent", &local);
+
+		if (local != NULL)
+			return tw_config_fail(error, local, path, "Warnings", "FreeMemoryPercent");
+		if (percent < 0 || percent > 100) {
+			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "%s: [Warnings] FreeMemoryPercent: %d is not between 0 and 100",
+				    path, percent);
+			return FALSE;
+		}
+		self->free_memory_percent = (guint)percent;
+	}
+	return tw_config_read_dir(kf, path, "DataDirectory", &self->devices_data_dir, error) &&
+	       tw_config_read_dir(kf, path, "LocalDirectory", &self->devices_local_dir, error);
 }
 
 /**
@@ -174,6 +259,8 @@ tw_config_load(TwConfig *self, const gchar *path, GError **error)
 
 	if (path == NULL)
 		path = tw_config_default_path();
+	g_free(self->requested_path);
+	self->requested_path = g_strdup(path);
 	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &error_local)) {
 		if (g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
 			g_debug("no configuration file %s: defaults", path);
@@ -190,6 +277,14 @@ tw_config_load(TwConfig *self, const gchar *path, GError **error)
 	self->path = g_strdup(path);
 	g_info("configuration read from %s", path);
 	return TRUE;
+}
+
+/* the file that was asked for, read or not; NULL before tw_config_load() */
+const gchar *
+tw_config_get_requested_path(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->requested_path;
 }
 
 const gchar *
@@ -238,6 +333,60 @@ tw_config_add_module(TwConfig *self, const gchar *path)
 	g_ptr_array_add(self->modules, g_strdup(path));
 }
 
+/* Returns: (transfer none) (element-type gint): days before expiry, descending */
+GArray *
+tw_config_get_expiry_days(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->expiry_days;
+}
+
+/* Returns: (transfer none) (element-type gint): days before the device's
+ * certification ends, descending */
+GArray *
+tw_config_get_device_days(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->device_days;
+}
+
+guint
+tw_config_get_free_memory_percent(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), 0);
+	return self->free_memory_percent;
+}
+
+/* NULL: the build's default */
+const gchar *
+tw_config_get_devices_data_dir(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->devices_data_dir;
+}
+
+const gchar *
+tw_config_get_devices_local_dir(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->devices_local_dir;
+}
+
+const gchar *
+tw_config_get_state_dir(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->state_dir;
+}
+
+void
+tw_config_set_state_dir(TwConfig *self, const gchar *dir)
+{
+	g_return_if_fail(TW_IS_CONFIG(self));
+	g_free(self->state_dir);
+	self->state_dir = g_strdup(dir);
+}
+
 guint
 tw_config_get_token_timeout_ms(TwConfig *self)
 {
@@ -251,7 +400,13 @@ tw_config_finalize(GObject *object)
 	TwConfig *self = TW_CONFIG(object);
 
 	g_free(self->path);
+	g_free(self->requested_path);
 	g_ptr_array_unref(self->modules);
+	g_array_unref(self->expiry_days);
+	g_array_unref(self->device_days);
+	g_free(self->devices_data_dir);
+	g_free(self->devices_local_dir);
+	g_free(self->state_dir);
 	G_OBJECT_CLASS(tw_config_parent_class)->finalize(object);
 }
 
@@ -260,7 +415,15 @@ tw_config_init(TwConfig *self)
 {
 	self->use_p11_kit = TRUE;
 	self->token_timeout_s = TW_CONFIG_TOKEN_TIMEOUT_DEFAULT_S;
+	const gint expiry[] = {60, 30, 14, 7, 3, 1};
+	const gint device[] = {180, 90, 30, 7};
+
 	self->modules = g_ptr_array_new_null_terminated(0, g_free, TRUE);
+	self->expiry_days = g_array_new(FALSE, FALSE, sizeof(gint));
+	g_array_append_vals(self->expiry_days, expiry, G_N_ELEMENTS(expiry));
+	self->device_days = g_array_new(FALSE, FALSE, sizeof(gint));
+	g_array_append_vals(self->device_days, device, G_N_ELEMENTS(device));
+	self->free_memory_percent = 10;
 }
 
 static void

@@ -16,6 +16,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tw-daemon.h"
 #include "tw-dbus-generated.h"
 #include "tw-names.h"
@@ -95,8 +97,12 @@ tw_daemon_sync_reader(TwDaemon *self, TwReader *reader)
 	tokens = tw_token_set_get_tokens_in(tw_engine_get_token_set(self->engine),
 					    tw_reader_get_pcsc_name(reader));
 	paths = g_ptr_array_new_null_terminated(tokens->len, g_free, TRUE);
-	for (guint i = 0; i < tokens->len; i++)
-		g_ptr_array_add(paths, tw_daemon_token_path(g_ptr_array_index(tokens, i)));
+	for (guint i = 0; i < tokens->len; i++) {
+		TwToken *token = g_ptr_array_index(tokens, i);
+
+		if (tw_token_get_present(token))
+			g_ptr_array_add(paths, tw_daemon_token_path(token));
+	}
 	iface = tw_dbus_object_get_reader(TW_DBUS_OBJECT(object));
 	tw_dbus_reader_set_name(iface, tw_reader_get_name(reader));
 	tw_dbus_reader_set_card_present(iface, tw_reader_get_card_present(reader));
@@ -123,6 +129,26 @@ tw_daemon_sync_readers(TwDaemon *self)
 	}
 }
 
+static GVariant *
+tw_daemon_advice_variant(GPtrArray *advice)
+{
+	GVariantBuilder builder;
+
+	g_variant_builder_init(&builder, G_VARIANT_TYPE("a(sss)"));
+	for (guint i = 0; i < advice->len; i++) {
+		TwAdvice *a = g_ptr_array_index(advice, i);
+
+		g_variant_builder_add(&builder, "(sss)", a->code, a->severity, a->text);
+	}
+	return g_variant_builder_end(&builder);
+}
+
+static gint64
+tw_clock_now_for_daemon(TwDaemon *self)
+{
+	return tw_engine_now(self->engine);
+}
+
 static void
 tw_daemon_sync_token(TwDaemon *self, TwToken *token)
 {
@@ -137,7 +163,7 @@ tw_daemon_sync_token(TwDaemon *self, TwToken *token)
 		return;
 	for (guint i = 0; i < ids->len; i++)
 		g_ptr_array_add(paths, tw_daemon_certificate_path(g_ptr_array_index(ids, i)));
-	reader_path = reader != NULL
+	reader_path = reader != NULL && tw_token_get_present(token)
 			      ? tw_names_object_path("readers", tw_reader_get_pcsc_name(reader))
 			      : g_strdup("/");
 	iface = tw_dbus_object_get_token(TW_DBUS_OBJECT(object));
@@ -145,7 +171,7 @@ tw_daemon_sync_token(TwDaemon *self, TwToken *token)
 	tw_dbus_token_set_manufacturer(iface, tw_token_get_manufacturer(token));
 	tw_dbus_token_set_model(iface, tw_token_get_model(token));
 	tw_dbus_token_set_serial_number(iface, tw_token_get_serial(token));
-	tw_dbus_token_set_present(iface, TRUE);
+	tw_dbus_token_set_present(iface, tw_token_get_present(token));
 	tw_dbus_token_set_reader(iface, reader_path);
 	tw_dbus_token_set_first_seen(iface, (guint64)tw_token_get_first_seen(token));
 	tw_dbus_token_set_last_seen(iface, (guint64)tw_token_get_last_seen(token));
@@ -157,9 +183,14 @@ tw_daemon_sync_token(TwDaemon *self, TwToken *token)
 	tw_dbus_token_set_unpaired_keys(iface, tw_token_get_unpaired_keys(token));
 	tw_dbus_token_set_module(iface, tw_token_get_module(token));
 	tw_dbus_token_set_error(iface, tw_token_get_error(token));
-	/* filled by the device data of a later release */
-	if (tw_dbus_token_get_device_name(iface) == NULL)
-		tw_dbus_token_set_device_name(iface, "");
+	tw_dbus_token_set_device_name(iface, tw_token_get_device_name(token));
+	tw_dbus_token_set_qscd_certified_until(iface,
+					       (guint64)MAX(tw_token_get_qscd_until(token), 0));
+	/* true only while the certification is known to run */
+	tw_dbus_token_set_qualified(iface, tw_token_get_qscd_until(token) != 0 &&
+						   tw_clock_now_for_daemon(self) <
+							   tw_token_get_qscd_until(token));
+	tw_dbus_token_set_advice(iface, tw_daemon_advice_variant(tw_token_get_advice(token)));
 }
 
 static void
@@ -313,9 +344,30 @@ tw_daemon_token_added_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
 	tw_daemon_sync_token(self, token);
 	g_signal_connect_object(token, "changed", G_CALLBACK(tw_daemon_token_changed_cb), self, 0);
 	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
-	tw_daemon_sync_readers(self);
 	tw_daemon_sync_token_certificates(self, token);
-	tw_dbus_manager_emit_token_added(self->manager, path);
+	/* TokenAdded follows from its presence */
+}
+
+/* a token came (TokenAdded) or went (TokenRemoved); its object stays */
+static void
+tw_daemon_token_presence_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->tokens, token);
+	g_autoptr(TwDBusToken) iface = NULL;
+	const gchar *path;
+
+	if (object == NULL)
+		return;
+	tw_daemon_sync_token(self, token);
+	iface = tw_dbus_object_get_token(TW_DBUS_OBJECT(object));
+	g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
+	tw_daemon_sync_readers(self);
+	path = g_dbus_object_get_object_path(G_DBUS_OBJECT(object));
+	if (tw_token_get_present(token))
+		tw_dbus_manager_emit_token_added(self->manager, path);
+	else
+		tw_dbus_manager_emit_token_removed(self->manager, path);
 	tw_daemon_update_status(self);
 }
 
@@ -333,7 +385,9 @@ tw_daemon_token_removed_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
 	g_dbus_object_manager_server_unexport(self->object_manager, path);
 	g_hash_table_remove(self->tokens, token);
 	tw_daemon_sync_readers(self);
-	tw_dbus_manager_emit_token_removed(self->manager, path);
+	/* forgotten while present: it is gone for clients */
+	if (tw_token_get_present(token))
+		tw_dbus_manager_emit_token_removed(self->manager, path);
 	tw_daemon_update_status(self);
 }
 
@@ -424,6 +478,93 @@ tw_daemon_pcsc_available_cb(TwEngine *engine, GParamSpec *pspec, gpointer user_d
 
 	tw_dbus_manager_set_pcsc_available(self->manager, tw_engine_get_pcsc_available(engine));
 	tw_daemon_update_status(self);
+}
+
+static const gchar *
+tw_daemon_flush_object(GHashTable *objects, gpointer key)
+{
+	GDBusObject *object = g_hash_table_lookup(objects, key);
+	GList *ifaces;
+
+	if (object == NULL)
+		return NULL;
+	ifaces = g_dbus_object_get_interfaces(object);
+	for (GList *l = ifaces; l != NULL; l = l->next)
+		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(l->data));
+	g_list_free_full(ifaces, g_object_unref);
+	return g_dbus_object_get_object_path(object);
+}
+
+static void
+tw_daemon_expiry_warning_cb(
+	TwEngine *engine, TwCertificate *cert, gint days, const gchar *level, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	const gchar *path = tw_daemon_flush_object(self->certificates, cert);
+
+	if (path != NULL)
+		tw_dbus_manager_emit_expiry_warning(self->manager, path, days, level);
+}
+
+static void
+tw_daemon_device_ending_cb(TwEngine *engine, TwToken *token, gint days, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	const gchar *path = tw_daemon_flush_object(self->tokens, token);
+
+	if (path != NULL)
+		tw_dbus_manager_emit_device_certification_ending(self->manager, path, days);
+}
+
+static void
+tw_daemon_renewed_cb(TwEngine *engine, TwCertificate *old, TwCertificate *new, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	g_autofree gchar *old_path = g_strdup(tw_daemon_flush_object(self->certificates, old));
+	const gchar *new_path = tw_daemon_flush_object(self->certificates, new);
+
+	if (old_path != NULL && new_path != NULL)
+		tw_dbus_manager_emit_certificate_renewed(self->manager, old_path, new_path);
+}
+
+static gboolean
+tw_daemon_handle_forget_cb(TwDBusManager *manager,
+			   GDBusMethodInvocation *invocation,
+			   const gchar *path,
+			   gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	g_autofree gchar *prefix = g_strdup_printf("%s/tokens/", TW_DBUS_PATH);
+	const gchar *id = g_str_has_prefix(path, prefix) ? path + strlen(prefix) : NULL;
+
+	if (id == NULL || !tw_engine_forget(self->engine, id)) {
+		g_dbus_method_invocation_return_dbus_error(
+			invocation, "io.github.tokenwatch.TokenWatch1.Error.NotFound",
+			"no such token");
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	g_message("token %s forgotten on request of %s", id,
+		  g_dbus_method_invocation_get_sender(invocation));
+	tw_dbus_manager_complete_forget(manager, invocation);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+tw_daemon_handle_reload_config_cb(TwDBusManager *manager,
+				  GDBusMethodInvocation *invocation,
+				  gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!tw_engine_reload(self->engine, &error)) {
+		g_dbus_method_invocation_return_dbus_error(
+			invocation, "io.github.tokenwatch.TokenWatch1.Error.InvalidArgument",
+			error->message);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	tw_dbus_manager_complete_reload_config(manager, invocation);
+	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
@@ -593,6 +734,10 @@ tw_daemon_init(TwDaemon *self)
 	tw_dbus_manager_set_version(self->manager, PACKAGE_VERSION);
 	g_signal_connect(self->manager, "handle-refresh", G_CALLBACK(tw_daemon_handle_refresh_cb),
 			 self);
+	g_signal_connect(self->manager, "handle-forget", G_CALLBACK(tw_daemon_handle_forget_cb),
+			 self);
+	g_signal_connect(self->manager, "handle-reload-config",
+			 G_CALLBACK(tw_daemon_handle_reload_config_cb), self);
 }
 
 static void
@@ -631,9 +776,15 @@ tw_daemon_new(TwEngine *engine, GBusType bus_type, gboolean replace)
 	g_signal_connect(engine, "card-removed", G_CALLBACK(tw_daemon_card_removed_cb), self);
 	g_signal_connect(engine, "notify::pcsc-available", G_CALLBACK(tw_daemon_pcsc_available_cb),
 			 self);
+	g_signal_connect(engine, "expiry-warning", G_CALLBACK(tw_daemon_expiry_warning_cb), self);
+	g_signal_connect(engine, "device-certification-ending",
+			 G_CALLBACK(tw_daemon_device_ending_cb), self);
+	g_signal_connect(engine, "certificate-renewed", G_CALLBACK(tw_daemon_renewed_cb), self);
 	set = tw_engine_get_token_set(engine);
 	g_signal_connect(set, "token-added", G_CALLBACK(tw_daemon_token_added_cb), self);
 	g_signal_connect(set, "token-removed", G_CALLBACK(tw_daemon_token_removed_cb), self);
+	g_signal_connect(set, "token-presence-changed", G_CALLBACK(tw_daemon_token_presence_cb),
+			 self);
 	g_signal_connect(set, "certificate-added", G_CALLBACK(tw_daemon_certificate_added_cb),
 			 self);
 	g_signal_connect(set, "certificate-removed", G_CALLBACK(tw_daemon_certificate_removed_cb),

@@ -28,6 +28,9 @@ struct _TwEngine {
 	gboolean scan_queued;  /* ... and another was asked for meanwhile */
 	TwTokenSet *tokens;
 	GCancellable *cancellable;
+	TwClock *clock;
+	TwDevices *devices;
+	TwTracker *tracker;
 	/* reader name → generation: bumped on each card event, so that a read
 	 * that started before the card changed is dropped when it ends */
 	GHashTable *generations;
@@ -43,6 +46,9 @@ enum {
 	SIGNAL_READER_REMOVED,
 	SIGNAL_CARD_INSERTED,
 	SIGNAL_CARD_REMOVED,
+	SIGNAL_EXPIRY_WARNING,
+	SIGNAL_DEVICE_ENDING,
+	SIGNAL_RENEWED,
 	N_SIGNALS
 };
 static guint signals[N_SIGNALS] = {0};
@@ -290,6 +296,29 @@ tw_engine_apply_scan(TwEngine *self, TwEngineRead *read, TwTokenRead *result, gi
 	tw_token_set_reconcile(self->tokens, "", readerless, now);
 }
 
+/* after a read: the cards' ATRs on their tokens (for the device data), then
+ * every deadline */
+static void
+tw_engine_after_read(TwEngine *self)
+{
+	for (guint i = 0; i < self->readers->len; i++) {
+		TwReader *reader = g_ptr_array_index(self->readers, i);
+		g_autoptr(GPtrArray) tokens = NULL;
+
+		if (!tw_reader_get_card_present(reader))
+			continue;
+		tokens = tw_token_set_get_tokens_in(self->tokens, tw_reader_get_pcsc_name(reader));
+		for (guint j = 0; j < tokens->len; j++) {
+			TwToken *token = g_ptr_array_index(tokens, j);
+
+			if (tw_token_get_present(token))
+				tw_token_set_atr(token, tw_reader_get_atr(reader));
+		}
+	}
+	if (self->tracker != NULL)
+		tw_tracker_evaluate(self->tracker);
+}
+
 static void
 tw_engine_parse_thread_cb(GTask *task, gpointer source, gpointer task_data, GCancellable *c)
 {
@@ -332,8 +361,10 @@ tw_engine_parsed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	if (read->reader_name == NULL) {
 		tw_engine_apply_scan(self, read, g_steal_pointer(&result), now);
+		tw_engine_after_read(self);
 	} else if (tw_engine_read_current(self, read, read->reader_name)) {
 		tw_token_set_reconcile(self->tokens, read->reader_name, result, now);
+		tw_engine_after_read(self);
 	} else {
 		g_debug("dropping a read of %s: its card changed meanwhile", read->reader_name);
 	}
@@ -426,10 +457,119 @@ tw_engine_snapshot_cb(TwPcscMonitor *monitor, gboolean available, GPtrArray *sta
 	tw_engine_process_snapshot(TW_ENGINE(data), available, states);
 }
 
+/* the tracker's news, passed on */
+static void
+tw_engine_expiry_warning_cb(
+	TwTracker *tracker, TwCertificate *cert, gint days, const gchar *level, gpointer user_data)
+{
+	g_signal_emit(TW_ENGINE(user_data), signals[SIGNAL_EXPIRY_WARNING], 0, cert, days, level);
+}
+
+static void
+tw_engine_device_ending_cb(TwTracker *tracker, TwToken *token, gint days, gpointer user_data)
+{
+	g_signal_emit(TW_ENGINE(user_data), signals[SIGNAL_DEVICE_ENDING], 0, token, days);
+}
+
+static void
+tw_engine_renewed_cb(TwTracker *tracker, TwCertificate *old, TwCertificate *new, gpointer user_data)
+{
+	g_signal_emit(TW_ENGINE(user_data), signals[SIGNAL_RENEWED], 0, old, new);
+}
+
+/* the device data directories of @config: the shipped data, then local entries */
+static TwDevices *
+tw_engine_load_devices(TwConfig *config)
+{
+	TwDevices *devices = tw_devices_new();
+	const gchar *data = tw_config_get_devices_data_dir(config);
+	const gchar *local = tw_config_get_devices_local_dir(config);
+	const gchar *dirs[] = {data != NULL ? data : tw_devices_default_data_dir(),
+			       local != NULL ? local : tw_devices_default_local_dir(), NULL};
+	g_autoptr(GError) error = NULL;
+
+	/* not strict: a broken local entry is skipped with a warning */
+	if (!tw_devices_load(devices, dirs, FALSE, &error))
+		g_warning("loading the device data: %s", error->message);
+	g_info("%u device entries", tw_devices_get_count(devices));
+	return devices;
+}
+
+/**
+ * tw_engine_reload:
+ *
+ * Reads the configuration file and the device data again (SIGHUP,
+ * ReloadConfig()). The warning thresholds and the device data take effect
+ * at once; the PKCS#11 settings at the next start. An invalid file changes
+ * nothing.
+ */
+gboolean
+tw_engine_reload(TwEngine *self, GError **error)
+{
+	g_autoptr(TwConfig) config = tw_config_new();
+
+	g_return_val_if_fail(TW_IS_ENGINE(self), FALSE);
+	if (!tw_config_load(config, tw_config_get_requested_path(self->config), error))
+		return FALSE;
+	tw_config_set_state_dir(config, tw_config_get_state_dir(self->config));
+	g_clear_object(&self->devices);
+	self->devices = tw_engine_load_devices(config);
+	if (self->tracker != NULL) {
+		tw_tracker_set_config(self->tracker, config, self->devices);
+		tw_tracker_evaluate(self->tracker);
+	}
+	g_message("configuration and device data reloaded");
+	return TRUE;
+}
+
+/* Forget a token; FALSE if there is no such token. */
+gboolean
+tw_engine_forget(TwEngine *self, const gchar *token_id)
+{
+	gboolean found;
+
+	g_return_val_if_fail(TW_IS_ENGINE(self), FALSE);
+	found = tw_token_set_forget(self->tokens, token_id);
+	if (found && self->tracker != NULL)
+		tw_tracker_evaluate(self->tracker);
+	return found;
+}
+
+/* Unix seconds, as deadlines count them (the tests can move it) */
+gint64
+tw_engine_now(TwEngine *self)
+{
+	g_return_val_if_fail(TW_IS_ENGINE(self), 0);
+	return self->clock != NULL ? tw_clock_now(self->clock) : g_get_real_time() / G_USEC_PER_SEC;
+}
+
+TwTracker *
+tw_engine_get_tracker(TwEngine *self)
+{
+	g_return_val_if_fail(TW_IS_ENGINE(self), NULL);
+	return self->tracker;
+}
+
 gboolean
 tw_engine_start(TwEngine *self, GError **error)
 {
 	g_return_val_if_fail(TW_IS_ENGINE(self), FALSE);
+
+	self->clock = tw_clock_new(error);
+	if (self->clock == NULL)
+		return FALSE;
+	tw_clock_watch_sleep(self->clock);
+	self->devices = tw_engine_load_devices(self->config);
+	self->tracker = tw_tracker_new(self->tokens, self->clock);
+	g_signal_connect(self->tracker, "expiry-warning", G_CALLBACK(tw_engine_expiry_warning_cb),
+			 self);
+	g_signal_connect(self->tracker, "device-certification-ending",
+			 G_CALLBACK(tw_engine_device_ending_cb), self);
+	g_signal_connect(self->tracker, "certificate-renewed", G_CALLBACK(tw_engine_renewed_cb),
+			 self);
+	tw_tracker_set_config(self->tracker, self->config, self->devices);
+	tw_tracker_watch_renewals(self->tracker);
+	tw_tracker_evaluate(self->tracker);
 
 	self->p11 = tw_p11_new(tw_config_get_use_p11_kit(self->config),
 			       tw_config_get_modules(self->config),
@@ -566,6 +706,9 @@ tw_engine_dispose(GObject *object)
 	}
 	if (self->readers != NULL)
 		g_ptr_array_set_size(self->readers, 0);
+	g_clear_object(&self->tracker);
+	g_clear_object(&self->clock);
+	g_clear_object(&self->devices);
 	g_clear_object(&self->tokens);
 	g_clear_object(&self->config);
 	G_OBJECT_CLASS(tw_engine_parent_class)->dispose(object);
@@ -616,6 +759,15 @@ tw_engine_class_init(TwEngineClass *klass)
 	signals[SIGNAL_CARD_INSERTED] =
 		g_signal_new("card-inserted", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
 			     NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_READER);
+	signals[SIGNAL_EXPIRY_WARNING] = g_signal_new(
+		"expiry-warning", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+		G_TYPE_NONE, 3, TW_TYPE_CERTIFICATE, G_TYPE_INT, G_TYPE_STRING);
+	signals[SIGNAL_DEVICE_ENDING] = g_signal_new(
+		"device-certification-ending", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+		NULL, NULL, G_TYPE_NONE, 2, TW_TYPE_TOKEN, G_TYPE_INT);
+	signals[SIGNAL_RENEWED] = g_signal_new("certificate-renewed", G_TYPE_FROM_CLASS(klass),
+					       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+					       2, TW_TYPE_CERTIFICATE, TW_TYPE_CERTIFICATE);
 	signals[SIGNAL_CARD_REMOVED] =
 		g_signal_new("card-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
 			     NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_READER);

@@ -10,6 +10,7 @@
 #include "tw-pcsc-monitor.h"
 #include "tw-reader.h"
 #include "tw-token-set.h"
+#include "tw-tracker.h"
 
 G_BEGIN_DECLS
 
@@ -27,6 +28,10 @@ guint tw_engine_count_cards(TwEngine *self);
 gchar *tw_engine_describe(TwEngine *self);
 gint64 tw_engine_get_worker_busy_usec(TwEngine *self);
 TwTokenSet *tw_engine_get_token_set(TwEngine *self);
+TwTracker *tw_engine_get_tracker(TwEngine *self);
+gint64 tw_engine_now(TwEngine *self);
+gboolean tw_engine_reload(TwEngine *self, GError **error);
+gboolean tw_engine_forget(TwEngine *self, const gchar *token_id);
 TwReader *tw_engine_get_token_reader(TwEngine *self, TwToken *token);
 
 /* for tests: feed what the PC/SC worker would deliver */

@@ -21,7 +21,7 @@
 
 #define TW_LOG_DOMAINS                                                                 \
 	"TwMain TwDaemon TwEngine TwPcsc TwReader TwSd TwConfig TwP11 TwCert TwToken " \
-	"TwTokenSet TwCertificate"
+	"TwTokenSet TwCertificate TwClock TwTracker TwAdvice TwDevices TwStore"
 
 typedef struct {
 	GMainLoop *loop;
@@ -36,6 +36,18 @@ tw_main_signal_cb(gpointer user_data)
 	g_message("stopping on a signal");
 	main_data->exit_code = EXIT_SUCCESS;
 	g_main_loop_quit(main_data->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+tw_main_reload_cb(gpointer user_data)
+{
+	TwEngine *engine = TW_ENGINE(user_data);
+	g_autoptr(GError) error = NULL;
+
+	g_message("SIGHUP: reloading the configuration");
+	if (!tw_engine_reload(engine, &error))
+		g_warning("not reloaded: %s", error->message);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -137,6 +149,7 @@ main(int argc, char **argv)
 		tw_config_set_use_p11_kit(config, FALSE);
 
 	engine = tw_engine_new(config);
+	g_unix_signal_add(SIGHUP, tw_main_reload_cb, engine);
 	daemon = tw_daemon_new(engine, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
 			       opt_replace);
 	g_signal_connect(daemon, "finished", G_CALLBACK(tw_main_finished_cb), &main_data);

@@ -8,9 +8,10 @@
  *
  * Every token belongs to a scope: the name of the PC/SC reader it was read
  * in, or "" for tokens of modules with no reader (SoftHSM). A read replaces
- * what one scope holds: tokens it does not find any more go, new ones come,
- * known ones are updated. A token found in another scope than before moves
- * there (a card moved between readers, or a module read before pcscd named
+ * what one scope holds: tokens it does not find any more are marked absent
+ * (they stay known, with their certificates), new ones come, known ones are
+ * updated and marked present. Only tw_token_set_forget() drops a token. A token found in another
+ * scope than before moves there (a card moved between readers, or a module read before pcscd named
  * its readers) without going and coming back.
  *
  * A certificate is one object per SHA-256, whatever number of tokens hold
@@ -37,6 +38,7 @@ G_DEFINE_TYPE(TwTokenSet, tw_token_set, G_TYPE_OBJECT)
 enum {
 	SIGNAL_TOKEN_ADDED,
 	SIGNAL_TOKEN_REMOVED,
+	SIGNAL_TOKEN_PRESENCE,
 	SIGNAL_CERTIFICATE_ADDED,
 	SIGNAL_CERTIFICATE_REMOVED,
 	N_SIGNALS
@@ -241,7 +243,7 @@ void
 tw_token_set_reconcile(TwTokenSet *self, const gchar *scope, TwTokenRead *read, gint64 now)
 {
 	g_autoptr(GHashTable) found = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_object_unref);
 
 	g_return_if_fail(TW_IS_TOKEN_SET(self));
 	g_return_if_fail(scope != NULL);
@@ -255,31 +257,49 @@ tw_token_set_reconcile(TwTokenSet *self, const gchar *scope, TwTokenRead *read, 
 
 		if (token == NULL) {
 			token = tw_token_new(id);
+			tw_token_set_present(token, TRUE);
 			tw_token_update(token, p11, cert_ids, now);
 			g_hash_table_insert(self->tokens, g_strdup(id), token);
 			g_hash_table_insert(self->scopes, g_strdup(id), g_strdup(scope));
 			g_ptr_array_add(self->order, g_strdup(id));
 			g_info("token added: %s (%s)", tw_token_get_label(token), id);
 			g_signal_emit(self, signals[SIGNAL_TOKEN_ADDED], 0, token);
+			g_signal_emit(self, signals[SIGNAL_TOKEN_PRESENCE], 0, token);
 		} else {
+			gboolean arrived = !tw_token_get_present(token);
+
 			g_hash_table_insert(self->scopes, g_strdup(id), g_strdup(scope));
 			tw_token_update(token, p11, cert_ids, now);
+			if (arrived) {
+				tw_token_set_present(token, TRUE);
+				g_info("token present again: %s (%s)", tw_token_get_label(token),
+				       id);
+				g_signal_emit(self, signals[SIGNAL_TOKEN_PRESENCE], 0, token);
+			}
 		}
 	}
 
+	/* what the scope held and the read did not find is no longer there,
+	 * but it is remembered */
 	for (guint i = 0; i < self->order->len; i++) {
 		const gchar *id = g_ptr_array_index(self->order, i);
+		TwToken *token = g_hash_table_lookup(self->tokens, id);
 
 		if (g_strcmp0(g_hash_table_lookup(self->scopes, id), scope) == 0 &&
-		    !g_hash_table_contains(found, id))
-			g_ptr_array_add(stale, g_strdup(id));
+		    !g_hash_table_contains(found, id) && tw_token_get_present(token))
+			g_ptr_array_add(gone, g_object_ref(token));
 	}
-	for (guint i = 0; i < stale->len; i++)
-		tw_token_set_remove_token(self, g_ptr_array_index(stale, i));
+	for (guint i = 0; i < gone->len; i++) {
+		TwToken *token = g_ptr_array_index(gone, i);
+
+		tw_token_set_present(token, FALSE);
+		g_info("token gone: %s (%s)", tw_token_get_label(token), tw_token_get_id(token));
+		g_signal_emit(self, signals[SIGNAL_TOKEN_PRESENCE], 0, token);
+	}
 	tw_token_set_collect_certificates(self);
 }
 
-/* the card went, or its reader: its tokens go */
+/* the card went, or its reader: its tokens are no longer there */
 void
 tw_token_set_drop_scope(TwTokenSet *self, const gchar *scope)
 {
@@ -288,6 +308,25 @@ tw_token_set_drop_scope(TwTokenSet *self, const gchar *scope)
 
 	g_return_if_fail(TW_IS_TOKEN_SET(self));
 	tw_token_set_reconcile(self, scope, read, 0);
+}
+
+/**
+ * tw_token_set_forget:
+ * @id: a token id
+ *
+ * Drops the token, and its certificates that no other token holds.
+ *
+ * Returns: FALSE if there is no such token
+ */
+gboolean
+tw_token_set_forget(TwTokenSet *self, const gchar *id)
+{
+	g_return_val_if_fail(TW_IS_TOKEN_SET(self), FALSE);
+	if (!g_hash_table_contains(self->tokens, id))
+		return FALSE;
+	tw_token_set_remove_token(self, id);
+	tw_token_set_collect_certificates(self);
+	return TRUE;
 }
 
 /* a read of @scope failed as a whole: say so on the tokens it holds */
@@ -358,6 +397,51 @@ tw_token_set_get_tokens_in(TwTokenSet *self, const gchar *scope)
 	return out;
 }
 
+/* Returns: (transfer container) (element-type TwCertificate) */
+GPtrArray *
+tw_token_set_get_certificates(TwTokenSet *self)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_object_unref);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(TW_IS_TOKEN_SET(self), out);
+	g_hash_table_iter_init(&iter, self->certificates);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_ptr_array_add(out, g_object_ref(value));
+	return out;
+}
+
+/**
+ * tw_token_set_restore:
+ * @token: (transfer none): a token remembered from the state, absent
+ * @scope: the reader it was last read in, "" if none
+ * @certificates: (element-type TwCertificate): its certificates not known yet
+ *
+ * Adds what the state remembered, before any read. Emits token-added and
+ * certificate-added, not token-presence-changed: the token is not there.
+ */
+void
+tw_token_set_restore(TwTokenSet *self, TwToken *token, const gchar *scope, GPtrArray *certificates)
+{
+	g_return_if_fail(TW_IS_TOKEN_SET(self));
+	for (guint i = 0; certificates != NULL && i < certificates->len; i++) {
+		TwCertificate *cert = g_ptr_array_index(certificates, i);
+
+		if (g_hash_table_contains(self->certificates, tw_certificate_get_id(cert)))
+			continue;
+		g_hash_table_insert(self->certificates, g_strdup(tw_certificate_get_id(cert)),
+				    g_object_ref(cert));
+		g_signal_emit(self, signals[SIGNAL_CERTIFICATE_ADDED], 0, cert);
+	}
+	if (g_hash_table_contains(self->tokens, tw_token_get_id(token)))
+		return;
+	g_hash_table_insert(self->tokens, g_strdup(tw_token_get_id(token)), g_object_ref(token));
+	g_hash_table_insert(self->scopes, g_strdup(tw_token_get_id(token)), g_strdup(scope));
+	g_ptr_array_add(self->order, g_strdup(tw_token_get_id(token)));
+	g_signal_emit(self, signals[SIGNAL_TOKEN_ADDED], 0, token);
+}
+
 guint
 tw_token_set_count_certificates(TwTokenSet *self)
 {
@@ -403,6 +487,11 @@ tw_token_set_class_init(TwTokenSetClass *klass)
 	signals[SIGNAL_TOKEN_ADDED] =
 		g_signal_new("token-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
 			     NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_TOKEN);
+	/* the token came or went; it stays known either way */
+	signals[SIGNAL_TOKEN_PRESENCE] =
+		g_signal_new("token-presence-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+			     0, NULL, NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_TOKEN);
+	/* the token is forgotten */
 	signals[SIGNAL_TOKEN_REMOVED] =
 		g_signal_new("token-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
 			     NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_TOKEN);

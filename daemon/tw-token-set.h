@@ -30,6 +30,7 @@ G_DECLARE_FINAL_TYPE(TwTokenSet, tw_token_set, TW, TOKEN_SET, GObject)
 TwTokenSet *tw_token_set_new(void) G_GNUC_WARN_UNUSED_RESULT;
 void tw_token_set_reconcile(TwTokenSet *self, const gchar *scope, TwTokenRead *read, gint64 now);
 void tw_token_set_drop_scope(TwTokenSet *self, const gchar *scope);
+gboolean tw_token_set_forget(TwTokenSet *self, const gchar *id);
 void tw_token_set_mark_error(TwTokenSet *self, const gchar *scope, const gchar *error);
 void tw_token_set_update_time(TwTokenSet *self, gint64 now);
 
@@ -38,6 +39,9 @@ TwCertificate *tw_token_set_get_certificate(TwTokenSet *self, const gchar *id);
 GPtrArray *tw_token_set_get_tokens(TwTokenSet *self);
 GPtrArray *tw_token_set_get_tokens_in(TwTokenSet *self, const gchar *scope);
 guint tw_token_set_count_certificates(TwTokenSet *self);
+GPtrArray *tw_token_set_get_certificates(TwTokenSet *self);
+void
+tw_token_set_restore(TwTokenSet *self, TwToken *token, const gchar *scope, GPtrArray *certificates);
 const gchar *tw_token_set_get_scope(TwTokenSet *self, TwToken *token);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 /* the GNU names, as tw-p11.c: the standard ones rename struct members */
 #define CRYPTOKI_GNU 1
 #include <p11-kit/pkcs11.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tw-names.h"
@@ -40,6 +41,14 @@ struct _TwToken {
 	gchar *module;
 	gchar *error;
 	GPtrArray *cert_ids; /* gchar*, in the order found */
+	gboolean present;
+	gchar *atr;		   /* of the card it was last seen in, "" if unknown */
+	guint64 flags;		   /* CK_TOKEN_INFO flags of the last read */
+	gchar *device_name;	   /* from the device data, "" if none matched */
+	gint64 qscd_until;	   /* end of the device's QSCD certification, 0 if unknown */
+	guint qualified_capacity;  /* qualified certificates the device holds, 0 if unknown */
+	GHashTable *device_warned; /* thresholds announced for the certification end */
+	GPtrArray *advice;	   /* TwAdvice */
 };
 
 G_DEFINE_TYPE(TwToken, tw_token, G_TYPE_OBJECT)
@@ -172,6 +181,8 @@ tw_token_update(TwToken *self, const TwP11Token *p11, GPtrArray *cert_ids, gint6
 {
 	gboolean changed = FALSE;
 	const gchar *user = tw_token_user_pin_state(p11->flags);
+
+	self->flags = p11->flags;
 	const gchar *so = tw_token_so_pin_state(p11->flags);
 	guint unpaired = tw_token_count_unpaired(p11);
 
@@ -214,6 +225,233 @@ tw_token_update(TwToken *self, const TwP11Token *p11, GPtrArray *cert_ids, gint6
 	}
 	if (changed)
 		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+void
+tw_advice_free(TwAdvice *advice)
+{
+	if (advice == NULL)
+		return;
+	g_free(advice->code);
+	g_free(advice->text);
+	g_free(advice);
+}
+
+TwAdvice *
+tw_advice_new(const gchar *code, const gchar *severity, const gchar *text)
+{
+	TwAdvice *advice = g_new0(TwAdvice, 1);
+
+	advice->code = g_strdup(code);
+	advice->severity = g_intern_string(severity);
+	advice->text = g_strdup(text);
+	return advice;
+}
+
+guint64
+tw_token_get_flags(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->flags;
+}
+
+void
+tw_token_set_flags(TwToken *self, guint64 flags)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	self->flags = flags;
+}
+
+const gchar *
+tw_token_get_atr(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->atr;
+}
+
+void
+tw_token_set_atr(TwToken *self, const gchar *atr)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	if (atr == NULL || *atr == '\0' || g_strcmp0(self->atr, atr) == 0)
+		return;
+	g_free(self->atr);
+	self->atr = g_strdup(atr);
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+/**
+ * tw_token_set_device:
+ * @name: (nullable): product name, NULL when no device entry matched
+ * @qscd_until: end of the QSCD certification, 0 if unknown
+ * @capacity: qualified certificates the device holds, 0 if unknown
+ */
+void
+tw_token_set_device(TwToken *self, const gchar *name, gint64 qscd_until, guint capacity)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	if (g_strcmp0(self->device_name, name != NULL ? name : "") == 0 &&
+	    self->qscd_until == qscd_until && self->qualified_capacity == capacity)
+		return;
+	g_free(self->device_name);
+	self->device_name = g_strdup(name != NULL ? name : "");
+	self->qscd_until = qscd_until;
+	self->qualified_capacity = capacity;
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+const gchar *
+tw_token_get_device_name(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->device_name;
+}
+
+gint64
+tw_token_get_qscd_until(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->qscd_until;
+}
+
+guint
+tw_token_get_qualified_capacity(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), 0);
+	return self->qualified_capacity;
+}
+
+gboolean
+tw_token_has_device_warned(TwToken *self, const gchar *threshold)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), FALSE);
+	return g_hash_table_contains(self->device_warned, threshold);
+}
+
+void
+tw_token_add_device_warned(TwToken *self, const gchar *threshold)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	g_hash_table_add(self->device_warned, g_strdup(threshold));
+}
+
+/* Returns: (transfer full): the thresholds announced, sorted */
+GStrv
+tw_token_get_device_warned(TwToken *self)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_autofree gpointer *keys = NULL;
+	guint n = 0;
+
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	keys = g_hash_table_get_keys_as_array(self->device_warned, &n);
+	qsort(keys, n, sizeof(gpointer), (GCompareFunc)g_strcmp0);
+	for (guint i = 0; i < n; i++)
+		g_strv_builder_add(builder, keys[i]);
+	return g_strv_builder_end(builder);
+}
+
+void
+tw_token_set_device_warned(TwToken *self, const gchar *const *thresholds)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	g_hash_table_remove_all(self->device_warned);
+	for (guint i = 0; thresholds != NULL && thresholds[i] != NULL; i++)
+		g_hash_table_add(self->device_warned, g_strdup(thresholds[i]));
+}
+
+/* Returns: (transfer none) (element-type TwAdvice) */
+GPtrArray *
+tw_token_get_advice(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->advice;
+}
+
+/**
+ * tw_token_set_advice:
+ * @advice: (transfer full) (element-type TwAdvice)
+ */
+void
+tw_token_set_advice(TwToken *self, GPtrArray *advice)
+{
+	gboolean same;
+
+	g_return_if_fail(TW_IS_TOKEN(self));
+	same = advice->len == self->advice->len;
+	for (guint i = 0; same && i < advice->len; i++) {
+		TwAdvice *a = g_ptr_array_index(advice, i);
+		TwAdvice *b = g_ptr_array_index(self->advice, i);
+
+		same = g_strcmp0(a->code, b->code) == 0 && a->severity == b->severity &&
+		       g_strcmp0(a->text, b->text) == 0;
+	}
+	if (same) {
+		g_ptr_array_unref(advice);
+		return;
+	}
+	g_ptr_array_unref(self->advice);
+	self->advice = advice;
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
+/**
+ * tw_token_restore:
+ *
+ * What the state remembered of a token not read yet since the start.
+ */
+void
+tw_token_restore(TwToken *self,
+		 const gchar *label,
+		 const gchar *manufacturer,
+		 const gchar *model,
+		 const gchar *serial,
+		 const gchar *module,
+		 const gchar *reader_name,
+		 gint64 first_seen,
+		 gint64 last_seen,
+		 guint64 flags,
+		 guint64 total_memory,
+		 guint64 free_memory,
+		 guint unpaired_keys,
+		 const gchar *const *cert_ids)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	tw_token_set_string(&self->label, label);
+	tw_token_set_string(&self->manufacturer, manufacturer);
+	tw_token_set_string(&self->model, model);
+	tw_token_set_string(&self->serial, serial);
+	tw_token_set_string(&self->module, module);
+	g_free(self->reader_name);
+	self->reader_name = g_strdup(reader_name != NULL ? reader_name : "");
+	self->first_seen = first_seen;
+	self->last_seen = last_seen;
+	self->flags = flags;
+	self->user_pin_state = tw_token_user_pin_state((gulong)flags);
+	self->so_pin_state = tw_token_so_pin_state((gulong)flags);
+	self->total_memory = total_memory;
+	self->free_memory = free_memory;
+	self->unpaired_keys = unpaired_keys;
+	g_ptr_array_set_size(self->cert_ids, 0);
+	for (guint i = 0; cert_ids != NULL && cert_ids[i] != NULL; i++)
+		g_ptr_array_add(self->cert_ids, g_strdup(cert_ids[i]));
+}
+
+gboolean
+tw_token_get_present(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), FALSE);
+	return self->present;
+}
+
+void
+tw_token_set_present(TwToken *self, gboolean present)
+{
+	g_return_if_fail(TW_IS_TOKEN(self));
+	if (self->present == present)
+		return;
+	self->present = present;
+	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
 void
@@ -354,6 +592,10 @@ tw_token_finalize(GObject *object)
 	g_free(self->module);
 	g_free(self->error);
 	g_ptr_array_unref(self->cert_ids);
+	g_free(self->atr);
+	g_free(self->device_name);
+	g_hash_table_unref(self->device_warned);
+	g_ptr_array_unref(self->advice);
 	G_OBJECT_CLASS(tw_token_parent_class)->finalize(object);
 }
 
@@ -370,6 +612,10 @@ tw_token_init(TwToken *self)
 	self->user_pin_state = "unknown";
 	self->so_pin_state = "unknown";
 	self->cert_ids = g_ptr_array_new_with_free_func(g_free);
+	self->atr = g_strdup("");
+	self->device_name = g_strdup("");
+	self->device_warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->advice = g_ptr_array_new_with_free_func((GDestroyNotify)tw_advice_free);
 }
 
 static void

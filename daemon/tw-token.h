@@ -10,6 +10,17 @@
 
 G_BEGIN_DECLS
 
+/* One piece of advice for the owner of a token: Token.Advice on D-Bus. */
+typedef struct {
+	gchar *code;
+	const gchar *severity; /* interned: "info", "warning", "critical" */
+	gchar *text;
+} TwAdvice;
+
+TwAdvice *tw_advice_new(const gchar *code, const gchar *severity, const gchar *text);
+void tw_advice_free(TwAdvice *advice);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TwAdvice, tw_advice_free)
+
 #define TW_TYPE_TOKEN (tw_token_get_type())
 G_DECLARE_FINAL_TYPE(TwToken, tw_token, TW, TOKEN, GObject)
 
@@ -22,6 +33,36 @@ const gchar *tw_token_so_pin_state(gulong flags);
 TwToken *tw_token_new(const gchar *id) G_GNUC_WARN_UNUSED_RESULT;
 void tw_token_update(TwToken *self, const TwP11Token *p11, GPtrArray *cert_ids, gint64 now);
 void tw_token_set_error(TwToken *self, const gchar *error);
+gboolean tw_token_get_present(TwToken *self);
+guint64 tw_token_get_flags(TwToken *self);
+void tw_token_set_flags(TwToken *self, guint64 flags);
+const gchar *tw_token_get_atr(TwToken *self);
+void tw_token_set_atr(TwToken *self, const gchar *atr);
+void tw_token_set_device(TwToken *self, const gchar *name, gint64 qscd_until, guint capacity);
+const gchar *tw_token_get_device_name(TwToken *self);
+gint64 tw_token_get_qscd_until(TwToken *self);
+guint tw_token_get_qualified_capacity(TwToken *self);
+gboolean tw_token_has_device_warned(TwToken *self, const gchar *threshold);
+void tw_token_add_device_warned(TwToken *self, const gchar *threshold);
+GStrv tw_token_get_device_warned(TwToken *self);
+void tw_token_set_device_warned(TwToken *self, const gchar *const *thresholds);
+GPtrArray *tw_token_get_advice(TwToken *self);
+void tw_token_set_advice(TwToken *self, GPtrArray *advice);
+void tw_token_restore(TwToken *self,
+		      const gchar *label,
+		      const gchar *manufacturer,
+		      const gchar *model,
+		      const gchar *serial,
+		      const gchar *module,
+		      const gchar *reader_name,
+		      gint64 first_seen,
+		      gint64 last_seen,
+		      guint64 flags,
+		      guint64 total_memory,
+		      guint64 free_memory,
+		      guint unpaired_keys,
+		      const gchar *const *cert_ids);
+void tw_token_set_present(TwToken *self, gboolean present);
 
 const gchar *tw_token_get_id(TwToken *self);
 const gchar *tw_token_get_reader_name(TwToken *self);

@@ -35,6 +35,13 @@ token_removed_cb(TwTokenSet *set, TwToken *token, Fixture *fx)
 }
 
 static void
+token_presence_cb(TwTokenSet *set, TwToken *token, Fixture *fx)
+{
+	g_string_append_printf(fx->log, "%s:%s;", tw_token_get_present(token) ? "in" : "out",
+			       tw_token_get_label(token));
+}
+
+static void
 cert_added_cb(TwTokenSet *set, TwCertificate *cert, Fixture *fx)
 {
 	g_string_append_printf(fx->log, "+C:%s;", tw_certificate_get_info(cert)->common_name);
@@ -71,6 +78,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	fx->cert_b = load_fixture("personal-ncp-plus");
 	g_signal_connect(fx->set, "token-added", G_CALLBACK(token_added_cb), fx);
 	g_signal_connect(fx->set, "token-removed", G_CALLBACK(token_removed_cb), fx);
+	g_signal_connect(fx->set, "token-presence-changed", G_CALLBACK(token_presence_cb), fx);
 	g_signal_connect(fx->set, "certificate-added", G_CALLBACK(cert_added_cb), fx);
 	g_signal_connect(fx->set, "certificate-removed", G_CALLBACK(cert_removed_cb), fx);
 }
@@ -149,7 +157,8 @@ test_two_areas(Fixture *fx, gconstpointer data)
 	      make_token("Reader A", "QPIN area", "0001", CKF_USER_PIN_FINAL_TRY, fx->cert_a, NULL),
 	      NULL);
 	g_assert_cmpstr(fx->log->str, ==,
-			"+C:Eva Dvořáková;+T:PIN area;+C:Jan Novák;+T:QPIN area;");
+			"+C:Eva Dvořáková;+T:PIN area;in:PIN area;+C:Jan Novák;+T:QPIN area;"
+			"in:QPIN area;");
 	g_assert_cmpuint(count_tokens(fx, "Reader A"), ==, 2);
 	g_assert_cmpuint(tw_token_set_count_certificates(fx->set), ==, 2);
 
@@ -160,25 +169,43 @@ test_two_areas(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(fx->log->str, ==, "");
 	g_assert_cmpuint(count_tokens(fx, "Reader A"), ==, 2);
 
-	/* card out: tokens first, then their certificates */
+	/* card out: absent, remembered, certificates still tracked */
+	g_string_truncate(fx->log, 0);
 	tw_token_set_drop_scope(fx->set, "Reader A");
-	g_assert_cmpuint(count_tokens(fx, NULL), ==, 0);
-	g_assert_cmpuint(tw_token_set_count_certificates(fx->set), ==, 0);
+	g_assert_cmpstr(fx->log->str, ==, "out:PIN area;out:QPIN area;");
+	g_assert_cmpuint(count_tokens(fx, NULL), ==, 2);
+	g_assert_cmpuint(tw_token_set_count_certificates(fx->set), ==, 2);
+	/* back in: present again, nothing new */
+	apply(fx, "Reader A", make_token("Reader A", "PIN area", "0001", 0, fx->cert_b, NULL),
+	      make_token("Reader A", "QPIN area", "0001", CKF_USER_PIN_FINAL_TRY, fx->cert_a, NULL),
+	      NULL);
+	g_assert_cmpstr(fx->log->str, ==, "in:PIN area;in:QPIN area;");
 }
 
 static void
 test_order_and_sharing(Fixture *fx, gconstpointer data)
 {
+	g_autoptr(GPtrArray) tokens = NULL;
+
 	apply(fx, "Reader A", make_token("Reader A", "one", "1", 0, fx->cert_a, NULL), NULL);
 	apply(fx, "Reader B", make_token("Reader B", "two", "2", 0, fx->cert_a, fx->cert_b, NULL),
 	      NULL);
 	/* the shared certificate is already there */
-	g_assert_cmpstr(fx->log->str, ==, "+C:Eva Dvořáková;+T:two;");
+	g_assert_cmpstr(fx->log->str, ==, "+C:Eva Dvořáková;+T:two;in:two;");
 	g_string_truncate(fx->log, 0);
 	tw_token_set_drop_scope(fx->set, "Reader A");
-	g_assert_cmpstr(fx->log->str, ==, "-T:one;");
+	g_assert_cmpstr(fx->log->str, ==, "out:one;");
+	/* forgetting: the token goes, and the certificates only it held */
+	tokens = tw_token_set_get_tokens_in(fx->set, "Reader A");
 	g_string_truncate(fx->log, 0);
-	tw_token_set_drop_scope(fx->set, "Reader B");
+	g_assert_true(tw_token_set_forget(fx->set, tw_token_get_id(g_ptr_array_index(tokens, 0))));
+	g_assert_cmpstr(fx->log->str, ==, "-T:one;");
+	g_assert_cmpuint(tw_token_set_count_certificates(fx->set), ==, 2);
+	g_assert_false(tw_token_set_forget(fx->set, "0000000000000000"));
+	g_clear_pointer(&tokens, g_ptr_array_unref);
+	tokens = tw_token_set_get_tokens_in(fx->set, "Reader B");
+	g_string_truncate(fx->log, 0);
+	g_assert_true(tw_token_set_forget(fx->set, tw_token_get_id(g_ptr_array_index(tokens, 0))));
 	g_assert_true(g_str_has_prefix(fx->log->str, "-T:two;-C:"));
 	g_assert_cmpuint(tw_token_set_count_certificates(fx->set), ==, 0);
 }
@@ -204,6 +231,7 @@ test_moves(Fixture *fx, gconstpointer data)
 	token = g_ptr_array_index(in_a, 0);
 	g_assert_cmpstr(tw_token_set_get_scope(fx->set, token), ==, "Reader A");
 	g_assert_cmpstr(tw_token_get_user_pin_state(token), ==, "ok");
+	g_assert_true(tw_token_get_present(token));
 }
 
 static void

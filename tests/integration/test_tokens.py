@@ -130,28 +130,47 @@ class TestTokens(TokensTestCase):
         card.remove()
 
     def test_remove_and_reinsert(self):
-        """Objects go with the card and come back with the same paths."""
+        """Remembered while the card is out, the same objects when it is back,
+        gone only when forgotten."""
         self.start_daemon()
         self.wait_readers(4)
         certs = {slot: fixture(name) for slot, name, _ in EVERY_KIND[:5]}
         card = self.insert_and_wait(1, certs)
-        before_tokens = set(self.tokens())
+        token_path = next(iter(self.tokens()))
         before_certs = set(self.certificates())
         self.assertEqual(len(before_certs), 5)
         card.remove()
-        self.wait_signal("TokenRemoved")
+        self.wait_signal("TokenRemoved", token_path)
+        token = self.tokens()[token_path]
+        self.assertFalse(token["Present"])
+        self.assertEqual(token["Reader"], "/")
+        self.assertEqual(len(token["Certificates"]), 5)
+        self.assertEqual(set(self.certificates()), before_certs)
+        self.assertEqual(self.readers()[self.pcscd.reader_names[1]]["Tokens"], [])
+        # the card's removal first, then the token's; certificates stay tracked
+        members = [m for m, _ in self.signals
+                   if m in ("CardRemoved", "TokenRemoved", "CertificateRemoved")]
+        self.assertEqual(members, ["CardRemoved", "TokenRemoved"])
+        card.insert()
+        self.wait_signal("TokenAdded", n=2, timeout=20)
+        self.assertEqual(set(self.tokens()), {token_path})
+        self.assertTrue(self.tokens()[token_path]["Present"])
+        self.assertEqual(set(self.certificates()), before_certs)
+        # forgotten: the token goes, and the certificates only it held
+        card.remove()
+        self.wait_signal("TokenRemoved", n=2)
+        self.call(ROOT, MANAGER, "Forget", GLib.Variant("(o)", (token_path,)))
         self.wait_signal("CertificateRemoved", n=5)
         self.assertEqual(self.tokens(), {})
         self.assertEqual(self.certificates(), {})
-        self.assertEqual(self.readers()[self.pcscd.reader_names[1]]["Tokens"], [])
-        # the card's removal comes first, then what was on it
-        members = [m for m, _ in self.signals
-                   if m in ("CardRemoved", "TokenRemoved", "CertificateRemoved")]
-        self.assertEqual(members, ["CardRemoved", "TokenRemoved"] + ["CertificateRemoved"] * 5)
+        with self.assertRaises(GLib.Error) as cm:
+            self.call(ROOT, MANAGER, "Forget",
+                      GLib.Variant("(o)", (ROOT + "/tokens/0000000000000000",)))
+        self.assertIn("io.github.tokenwatch.TokenWatch1.Error.NotFound", cm.exception.message)
+        # back in: a new token, as new
         card.insert()
-        self.wait_signal("TokenAdded", n=2, timeout=20)
-        self.assertEqual(set(self.tokens()), before_tokens)
-        self.assertEqual(set(self.certificates()), before_certs)
+        self.wait_signal("TokenAdded", n=3, timeout=20)
+        self.assertEqual(set(self.tokens()), {token_path})
 
     def test_same_certificate_on_two_cards(self):
         self.start_daemon()
@@ -161,13 +180,18 @@ class TestTokens(TokensTestCase):
         b = self.insert_and_wait(2, {"9c": der})
         self.assertEqual(len(self.tokens()), 2)
         self.assertEqual(len(self.certificates()), 1)
+        path, cert = self.certificate_by_sha(der)
+        self.assertIn(cert["Token"], self.tokens())
         a.remove()
-        self.wait_signal("TokenRemoved")
+        b.remove()
+        self.wait_signal("TokenRemoved", n=2)
+        # both remembered, the certificate tracked
+        self.assertEqual(len(self.certificates()), 1)
+        tokens = list(self.tokens())
+        self.call(ROOT, MANAGER, "Forget", GLib.Variant("(o)", (tokens[0],)))
         self.pump(0.3)
         self.assertEqual(len(self.certificates()), 1)
-        path, cert = self.certificate_by_sha(der)
-        self.assertEqual(cert["Token"], next(iter(self.tokens())))
-        b.remove()
+        self.call(ROOT, MANAGER, "Forget", GLib.Variant("(o)", (tokens[1],)))
         self.wait_signal("CertificateRemoved", path)
 
     def test_garbage_and_odd_certificates(self):

@@ -162,6 +162,14 @@ class TokenwatchTestCase(unittest.TestCase):
         })
         self.env.pop("NOTIFY_SOCKET", None)
         self.env.pop("WATCHDOG_USEC", None)
+        # each test its own memory, and no configuration but its own
+        self.state_dir = os.path.join(self.workdir, "state")
+        self.env["STATE_DIRECTORY"] = self.state_dir
+        self.env["TOKENWATCH_CONFIG"] = os.path.join(self.workdir, "tokenwatch.conf")
+        self.env.pop("CONFIGURATION_DIRECTORY", None)
+        # the test clock: seconds added to the real time (see daemon/tw-clock.c)
+        self.clock_file = os.path.join(self.workdir, "clock-offset")
+        self.env["TOKENWATCH_TEST_CLOCK_OFFSET_FILE"] = self.clock_file
         self.conn = Gio.DBusConnection.new_for_address_sync(
             self.bus.address,
             Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
@@ -239,6 +247,18 @@ class TokenwatchTestCase(unittest.TestCase):
             if time.monotonic() > end:
                 self.fail("timed out after %.1f s waiting for %s" % (timeout, what))
             time.sleep(0.005)
+
+    def write_config(self, text):
+        """The daemon's configuration file (read at start and on ReloadConfig)."""
+        with open(self.env["TOKENWATCH_CONFIG"], "w") as f:
+            f.write(text)
+
+    def move_clock(self, seconds):
+        """Jump the daemon's clock to real time + seconds (atomically)."""
+        tmp = self.clock_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % seconds)
+        os.rename(tmp, self.clock_file)
 
     def statuses(self, d):
         return d.notify.assignments("STATUS")
