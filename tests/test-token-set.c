@@ -13,7 +13,9 @@
 #include <p11-kit/pkcs11.h>
 #include <string.h>
 
+#include "tw-advice.h"
 #include "tw-token-set.h"
+#include "tw-tracker.h"
 
 typedef struct {
 	TwTokenSet *set;
@@ -278,6 +280,102 @@ test_pin_states(void)
 	g_assert_cmpstr(tw_token_so_pin_state(0), ==, "unknown");
 }
 
+static gchar *
+advice_codes(GPtrArray *advice)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < advice->len; i++) {
+		TwAdvice *a = g_ptr_array_index(advice, i);
+
+		g_string_append_printf(out, "%s%s:%s", i > 0 ? ";" : "", a->code, a->severity);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void
+test_advice(Fixture *fx, gconstpointer data)
+{
+	const gchar *const no_certs[] = {NULL};
+	g_autoptr(TwToken) token = tw_token_new("0123456789abcdef");
+	g_autoptr(GPtrArray) certs = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GPtrArray) advice = NULL;
+	g_autofree gchar *codes = NULL;
+	TwCertificate *a = tw_certificate_new(tw_cert_info_parse(fx->cert_a));
+	TwCertificate *b = tw_certificate_new(tw_cert_info_parse(fx->cert_a));
+	gint64 now = 1800000000;
+
+	/* nothing to say */
+	tw_token_restore(token, "t", "m", "m", "1", "mod", "", 0, 0,
+			 CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED, 0, 0, 0, no_certs);
+	advice = tw_advice_for_token(token, certs, now, 10, 180);
+	g_assert_cmpuint(advice->len, ==, 0);
+	g_clear_pointer(&advice, g_ptr_array_unref);
+
+	/* factory PIN, PIN one try from locked, PUK locked, keys, memory: the
+	 * most severe first */
+	tw_token_restore(token, "t", "m", "m", "1", "mod", "", 0, 0,
+			 CKF_TOKEN_INITIALIZED | CKF_USER_PIN_TO_BE_CHANGED |
+				 CKF_USER_PIN_FINAL_TRY | CKF_SO_PIN_LOCKED,
+			 1000, 50, 2, no_certs);
+	advice = tw_advice_for_token(token, certs, now, 10, 180);
+	codes = advice_codes(advice);
+	g_assert_cmpstr(codes, ==,
+			"pin-final-try:critical;puk-locked:critical;factory-pin:warning;"
+			"memory-low:warning;unpaired-keys:info");
+	g_clear_pointer(&advice, g_ptr_array_unref);
+	g_clear_pointer(&codes, g_free);
+
+	/* a locked PIN says how not to destroy the chip */
+	tw_token_set_flags(token, CKF_TOKEN_INITIALIZED | CKF_USER_PIN_LOCKED);
+	advice = tw_advice_for_token(token, certs, now, 10, 180);
+	g_assert_cmpstr(((TwAdvice *)g_ptr_array_index(advice, 0))->code, ==, "pin-locked");
+	g_assert_nonnull(strstr(((TwAdvice *)g_ptr_array_index(advice, 0))->text, "PUK"));
+	g_clear_pointer(&advice, g_ptr_array_unref);
+
+	/* the device: capacity 1 of 1 held by a valid certificate, its end near */
+	tw_token_set_flags(token, CKF_TOKEN_INITIALIZED);
+	tw_token_set_device(token, "ProID+Q", now + 20 * 86400, 1);
+	g_ptr_array_add(certs, a);
+	advice = tw_advice_for_token(token, certs, now, 10, 180);
+	codes = advice_codes(advice);
+	g_assert_cmpstr(codes, ==,
+			"device-certification-ending:warning;qualified-area-full:warning;"
+			"memory-low:warning;unpaired-keys:info");
+	/* a valid certificate is never offered for removal */
+	g_assert_nonnull(
+		strstr(((TwAdvice *)g_ptr_array_index(advice, 1))->text, "Do not remove a valid"));
+	g_clear_pointer(&advice, g_ptr_array_unref);
+	g_clear_pointer(&codes, g_free);
+
+	/* capacity 2, one of them superseded: that one may go */
+	tw_token_set_device(token, "ProID+Q", now + 20 * 86400, 2);
+	tw_certificate_set_superseded_by(b, "ffffffffffffffff");
+	tw_certificate_update_time(b, now);
+	g_ptr_array_add(certs, b);
+	advice = tw_advice_for_token(token, certs, now, 10, 180);
+	g_assert_nonnull(strstr(((TwAdvice *)g_ptr_array_index(advice, 1))->text, "superseded"));
+	g_clear_pointer(&advice, g_ptr_array_unref);
+
+	/* after the end */
+	advice = tw_advice_for_token(token, certs, now + 21 * 86400, 10, 180);
+	g_assert_cmpstr(((TwAdvice *)g_ptr_array_index(advice, 0))->code, ==,
+			"device-certification-ended");
+	g_assert_cmpstr(((TwAdvice *)g_ptr_array_index(advice, 0))->severity, ==, "critical");
+}
+
+static void
+test_levels(void)
+{
+	g_assert_cmpstr(tw_tracker_level_for(60), ==, "info");
+	g_assert_cmpstr(tw_tracker_level_for(31), ==, "info");
+	g_assert_cmpstr(tw_tracker_level_for(30), ==, "warning");
+	g_assert_cmpstr(tw_tracker_level_for(8), ==, "warning");
+	g_assert_cmpstr(tw_tracker_level_for(7), ==, "critical");
+	g_assert_cmpstr(tw_tracker_level_for(1), ==, "critical");
+	g_assert_cmpstr(tw_tracker_level_for(0), ==, "expired");
+}
+
 static void
 test_status(void)
 {
@@ -306,6 +404,8 @@ main(int argc, char **argv)
 	g_test_add("/token-set/uninitialised", Fixture, NULL, fixture_setup,
 		   test_uninitialised_skipped, fixture_teardown);
 	g_test_add_func("/token/pin-states", test_pin_states);
+	g_test_add("/token/advice", Fixture, NULL, fixture_setup, test_advice, fixture_teardown);
+	g_test_add_func("/tracker/levels", test_levels);
 	g_test_add_func("/certificate/status", test_status);
 	return g_test_run();
 }
