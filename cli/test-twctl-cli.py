@@ -3,10 +3,12 @@
 """tokenwatchctl against a fake tokenwatchd.
 
 The fake runs in a child process on a private bus (Gio.TestDBus): it serves
-the Manager, a reader, tokens and certificates of the D-Bus contract (the XML
-in dbus/) with the ObjectManager, and takes commands on its stdin (one JSON
-object per line) to add and remove objects and emit the Manager's signals.
-The tests run the real tokenwatchctl against it.
+the Manager (with Forget and ReloadConfig), a reader, tokens and certificates
+of the D-Bus contract (the XML in dbus/) with the ObjectManager, and takes
+commands on its stdin (one JSON object per line) to add and remove objects,
+load a set of objects (a fixture), and emit the Manager's signals. The tests
+run the real tokenwatchctl against it; each starts from the "initial"
+fixture.
 
 usage: test-twctl-cli.py [TEST...]   (env: TOKENWATCHCTL, TW_DBUS_XML_DIR)
 Exits 77 when python3-gi is missing.
@@ -39,9 +41,12 @@ T3 = ROOT + "/tokens/Gemalto_old_77"
 C1 = ROOT + "/certificates/0123456789abcdef"
 C2 = ROOT + "/certificates/1111222233334444"
 C3 = ROOT + "/certificates/aaaabbbbccccdddd"
+C4 = ROOT + "/certificates/4444000044440000"
+C5 = ROOT + "/certificates/5555000055550000"
 DER = b"\x30\x03\x02\x01\x00"
 PEM = "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n"
-NOW = int(GLib.get_real_time() / 1000000)
+# the same in the tests and in the fake, which gets it from the environment
+NOW = int(os.environ.get("TW_TEST_NOW") or GLib.get_real_time() / 1000000)
 DAY = 86400
 LONG_NAME = "Ing. Jan Novák, Ph.D., " + "velmi dlouhé jméno " * 4 + "konec"
 
@@ -56,7 +61,16 @@ def v(sig, value):
     return GLib.Variant(sig, value)
 
 
-def token_props(label, serial, reader, certs, total=32768, free=26000, present=None):
+ADVICE_PUK = ("factory-pin", "warning", "The PUK is still the factory PUK: change it.")
+ADVICE_KEYS = ("unpaired-keys", "info",
+               "1 key has no certificate: it takes room and makes renewals fail.")
+ADVICE_FULL = ("qualified-area-full", "warning",
+               "The qualified area is full: remove \"Jan Novák\" (serial number 77, expired) "
+               "before renewing.")
+
+
+def token_props(label, serial, reader, certs, total=32768, free=26000, present=None,
+                advice=(), qscd_until=NOW + 400 * DAY):
     return {
         "Label": v("s", label), "Manufacturer": v("s", "Monet+"),
         "Model": v("s", "ProID+Q"), "SerialNumber": v("s", serial),
@@ -66,9 +80,9 @@ def token_props(label, serial, reader, certs, total=32768, free=26000, present=N
         "Certificates": v("ao", certs), "UserPinState": v("s", "ok"),
         "SoPinState": v("s", "to-be-changed"), "TotalMemory": v("t", total),
         "FreeMemory": v("t", free), "DeviceName": v("s", "ProID+Q gen. 2"),
-        "QscdCertifiedUntil": v("t", NOW + 400 * DAY), "Qualified": v("b", True),
+        "QscdCertifiedUntil": v("t", qscd_until), "Qualified": v("b", qscd_until > NOW),
         "UnpairedKeys": v("u", 1), "Module": v("s", "opensc-pkcs11.so"),
-        "Error": v("s", ""),
+        "Error": v("s", ""), "Advice": v("a(sss)", list(advice)),
     }
 
 
@@ -93,14 +107,19 @@ def cert_props(cn, serial, kind, status, days, token, cert_id="01", early=False,
     }
 
 
+def reader(tokens):
+    return ("Reader", {
+        "Name": v("s", "Reader A"), "CardPresent": v("b", True), "Atr": v("s", "3B00"),
+        "Tokens": v("ao", tokens), "CardState": v("s", "present"), "EventCount": v("u", 1)})
+
+
 def initial_objects():
     return {
-        READER_PATH: ("Reader", {
-            "Name": v("s", "Reader A"), "CardPresent": v("b", True), "Atr": v("s", "3B00"),
-            "Tokens": v("ao", [T1, T2]), "CardState": v("s", "present"),
-            "EventCount": v("u", 1)}),
-        T1: ("Token", token_props("ProID+Q", "1234", READER_PATH, [C2, C3])),
-        T2: ("Token", token_props("ProID+Q QSCD", "1234", READER_PATH, [C1])),
+        READER_PATH: reader([T1, T2]),
+        T1: ("Token", token_props("ProID+Q", "1234", READER_PATH, [C2, C3],
+                                  advice=[ADVICE_PUK, ADVICE_KEYS])),
+        T2: ("Token", token_props("ProID+Q QSCD", "1234", READER_PATH, [C1],
+                                  advice=[ADVICE_FULL])),
         T3: ("Token", token_props("Old card", "77", "/", [], total=0, free=0)),
         C1: ("Certificate", cert_props("Jan Novák", 1234567890123456789,
                                        "qualified-esign-qscd", "expiring", 14, T2,
@@ -111,6 +130,56 @@ def initial_objects():
                                        issuer="O=Only An Organisation,C=CZ",
                                        sha="aaaabbbbccccdddd" + "2" * 48)),
     }
+
+
+def fixture_ok():
+    """nothing to act on: advice of severity info, a superseded certificate"""
+    return {
+        READER_PATH: reader([T1]),
+        T1: ("Token", token_props("ProID+Q", "1234", READER_PATH, [C2, C4],
+                                  advice=[ADVICE_KEYS])),
+        C2: ("Certificate", cert_props("Jan Novák", 4242, "non-qualified-personal", "valid",
+                                       200, T1, sha="1111222233334444" + "1" * 48)),
+        C4: ("Certificate", cert_props("Jan Novák", 4141, "non-qualified-personal",
+                                       "superseded", 5, T1, sha="4444000044440000" + "4" * 48)),
+    }
+
+
+def fixture_warning():
+    """a certificate expiring, in tokenwatchd's warning period"""
+    return {
+        READER_PATH: reader([T1]),
+        T1: ("Token", token_props("ProID+Q", "1234", READER_PATH, [C1, C2])),
+        C1: ("Certificate", cert_props("Jan Novák", 1234567890123456789,
+                                       "qualified-esign-qscd", "expiring", 20, T1,
+                                       cert_id="02")),
+        C2: ("Certificate", cert_props("Jan Novák", 4242, "non-qualified-personal", "valid",
+                                       200, T1, sha="1111222233334444" + "1" * 48)),
+    }
+
+
+def fixture_revoked():
+    """the QSCD certification of the device ended: its qualified certificate is
+    revoked, its commercial one is fine; a renewed one superseded an old one"""
+    ended = ("device-certification-ended", "critical",
+             "The QSCD certification of this device ended on 2026-11-11: its qualified "
+             "certificates are revoked.")
+    return {
+        READER_PATH: reader([T1]),
+        T1: ("Token", token_props("ProID+Q", "1234", READER_PATH, [C2, C5, C4],
+                                  advice=[ended], qscd_until=NOW - 10 * DAY)),
+        C2: ("Certificate", cert_props("Jan Novák", 4242, "non-qualified-personal", "valid",
+                                       200, T1, sha="1111222233334444" + "1" * 48)),
+        C4: ("Certificate", cert_props("Jan Novák", 4141, "non-qualified-personal",
+                                       "superseded", 5, T1, sha="4444000044440000" + "4" * 48)),
+        C5: ("Certificate", cert_props("Jan Novák", 5373003642731685151011,
+                                       "qualified-esign-qscd", "revoked-by-device", -10, T1,
+                                       early=True, sha="5555000055550000" + "5" * 48)),
+    }
+
+
+FIXTURES = {"initial": initial_objects, "ok": fixture_ok, "warning": fixture_warning,
+            "revoked": fixture_revoked}
 
 
 # -- the fake tokenwatchd (child process) ------------------------------------
@@ -125,9 +194,11 @@ class Fake:
         self.objects = {}  # path → (noun, props)
         self.ids = {}
         self.manager_loads = 0  # how many clients loaded the Manager's properties
+        self.reloads = 0
+        self.errors = {}  # method → (D-Bus error name, message)
         self.conn = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-        self.conn.register_object(ROOT, self.infos["Manager"], None, self.get_manager_prop,
-                                  None)
+        self.conn.register_object(ROOT, self.infos["Manager"], self.manager_call,
+                                  self.get_manager_prop, None)
         self.conn.register_object(ROOT, self.om_info, self.om_call, None, None)
         for path, (noun, props) in initial_objects().items():
             self.add(path, noun, props, announce=False)
@@ -136,6 +207,26 @@ class Fake:
         if name == "Version":
             self.manager_loads += 1
         return {"Version": v("s", "9.9.9"), "PcscAvailable": v("b", True)}[name]
+
+    def manager_call(self, conn, sender, path, iface, method, params, invocation):
+        if method in self.errors:
+            invocation.return_dbus_error(*self.errors[method])
+        elif method == "ReloadConfig":
+            self.reloads += 1
+            invocation.return_value(None)
+        elif method == "Forget":
+            token = params.unpack()[0]
+            if self.objects.get(token, ("",))[0] != "Token":
+                invocation.return_dbus_error(IFACE + "Error.NotFound",
+                                             "%s is not a token" % token)
+                return
+            self.remove(token)
+            for cert in [p for p, (noun, props) in self.objects.items()
+                         if noun == "Certificate" and props["Token"].unpack() == token]:
+                self.remove(cert)
+            invocation.return_value(None)
+        else:
+            invocation.return_value(None)
 
     def om_call(self, conn, sender, path, iface, method, params, invocation):
         objects = {p: {IFACE + noun: props} for p, (noun, props) in self.objects.items()}
@@ -179,11 +270,21 @@ class Fake:
                                 cmd["days"], cmd["token"], sha=cmd["path"][-16:] + "3" * 48))
         elif cmd["op"] == "remove":
             self.remove(cmd["path"])
+        elif cmd["op"] == "load":
+            for path in list(self.objects):
+                self.remove(path)
+            for path, (noun, props) in FIXTURES[cmd["fixture"]]().items():
+                self.add(path, noun, props)
+        elif cmd["op"] == "error":
+            if cmd.get("name"):
+                self.errors[cmd["method"]] = (cmd["name"], cmd["message"])
+            else:
+                self.errors.pop(cmd["method"], None)
         elif cmd["op"] == "signal":
             self.emit(ROOT, IFACE + "Manager", cmd["name"],
                       GLib.Variant(cmd["sig"], tuple(cmd["args"])))
         self.conn.flush_sync(None)
-        print("done %d" % self.manager_loads, flush=True)
+        print("done %d %d" % (self.manager_loads, self.reloads), flush=True)
 
 
 def fake_main():
@@ -217,7 +318,7 @@ class TestCli(unittest.TestCase):
         cls.bus = Gio.TestDBus.new(Gio.TestDBusFlags.NONE)
         cls.bus.up()
         cls.env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=cls.bus.get_bus_address(),
-                       LC_ALL="C.UTF-8", NO_COLOR="1")
+                       LC_ALL="C.UTF-8", NO_COLOR="1", TW_TEST_NOW=str(NOW))
         cls.fake = subprocess.Popen([sys.executable, __file__, "--fake"], env=cls.env,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert cls.fake.stdout.readline().strip() == "ready"
@@ -229,15 +330,25 @@ class TestCli(unittest.TestCase):
         cls.fake.stdout.close()
         cls.bus.down()
 
+    def setUp(self):
+        self.fake_command(op="load", fixture="initial")
+        self.fake_command(op="error", method="Forget")
+        self.fake_command(op="error", method="ReloadConfig")
+
     def fake_command(self, **cmd):
         """Runs @cmd in the fake; returns how many clients have loaded the
         Manager's properties so far (a client does that once it listens to
         the Manager's signals)."""
+        return self.fake_command_counts(**cmd)[0]
+
+    def fake_command_counts(self, **cmd):
+        """Runs @cmd in the fake; returns how many clients have loaded the
+        Manager's properties and how many times ReloadConfig succeeded."""
         self.fake.stdin.write(json.dumps(cmd) + "\n")
         self.fake.stdin.flush()
-        word, loads = self.fake.stdout.readline().split()
+        word, loads, reloads = self.fake.stdout.readline().split()
         self.assertEqual(word, "done")
-        return int(loads)
+        return int(loads), int(reloads)
 
     def wait_for_clients(self, n, before):
         deadline = time.monotonic() + 10
@@ -262,9 +373,10 @@ class TestCli(unittest.TestCase):
     def test_status(self):
         self.assertEqual(self.ctl_json("status"),
                          {"version": "9.9.9", "pcsc_available": True, "readers": 1,
-                          "cards": 1, "tokens": 3, "certificates": 3})
+                          "cards": 1, "tokens": 3, "tokens_present": 2,
+                          "tokens_remembered": 1, "certificates": 3})
         out, _ = self.ctl("status")
-        self.assertRegex(out, r"Tokens:\s+3\n")
+        self.assertRegex(out, r"Tokens:\s+3 \(2 present, 1 remembered\)\n")
         self.assertRegex(out, r"Certificates:\s+3\n")
 
     # tokens
@@ -276,8 +388,15 @@ class TestCli(unittest.TestCase):
             "object_path", "label", "manufacturer", "model", "serial_number", "present",
             "reader", "reader_name", "first_seen", "last_seen", "user_pin_state",
             "so_pin_state", "total_memory", "free_memory", "device_name",
-            "qscd_certified_until", "qualified", "unpaired_keys", "module", "error",
+            "qscd_certified_until", "qualified", "unpaired_keys", "advice", "module", "error",
             "certificates"})
+        self.assertEqual(t["advice"], [
+            {"code": "factory-pin", "severity": "warning",
+             "text": "The PUK is still the factory PUK: change it."},
+            {"code": "unpaired-keys", "severity": "info",
+             "text": "1 key has no certificate: it takes room and makes renewals fail."}])
+        self.assertEqual(tokens[0]["advice"], [])
+        self.assertIs(tokens[0]["present"], False)
         self.assertEqual(t["object_path"], T1)
         self.assertEqual(t["reader"], READER_PATH)
         self.assertEqual(t["reader_name"], "Reader A")
@@ -294,14 +413,36 @@ class TestCli(unittest.TestCase):
         self.assertEqual(len(blocks), 3)
         self.assertTrue(blocks[0].startswith("Old card\n"))
         self.assertRegex(blocks[0], r"Memory:\s+unknown")
-        self.assertRegex(blocks[0], r"Present:\s+no \(last seen \d{4}-")
+        self.assertRegex(blocks[0], r"Present:\s+no, last seen \d{4}-\d{2}-\d{2} \d{2}:\d{2}\n")
+        self.assertNotIn("Advice:", blocks[0])
         self.assertRegex(blocks[1], r"Present:\s+yes, in Reader A")
         self.assertRegex(blocks[1], r"Memory:\s+6\.6\sKiB of 32\.0\sKiB used \(21%\)")
         self.assertRegex(blocks[1], r"SO PIN \(PUK\):\s+to be changed")
         self.assertRegex(blocks[1], r"Unpaired keys:\s+1")
         self.assertRegex(blocks[1], r"Certificates:\s+2")
-        self.assertRegex(blocks[1], r"Device:\s+ProID\+Q gen\. 2, QSCD certified until ")
+        self.assertRegex(blocks[1], r"Device:\s+ProID\+Q gen\. 2\n")
+        self.assertRegex(blocks[1], r"QSCD certified until:\s+\d{4}-\d{2}-\d{2}\n")
+        self.assertRegex(blocks[1], r"Qualified:\s+yes\n")
         self.assertNotIn("Error:", out)
+        # each advice on its own line, the values aligned
+        lines = blocks[1].splitlines()
+        first = [i for i, line in enumerate(lines) if line.startswith("  Advice:")][0]
+        self.assertRegex(lines[first], r"^  Advice:\s+warning factory-pin: The PUK is still")
+        self.assertEqual(lines[first + 1].strip(),
+                         "info unpaired-keys: 1 key has no certificate: it takes room and "
+                         "makes renewals fail.")
+        self.assertEqual(lines[first].index("warning"), lines[first + 1].index("info"))
+        self.assertIn("warning qualified-area-full: The qualified area is full: remove "
+                      "\"Jan Novák\"", blocks[2])
+
+    def test_tokens_device_certification_ended(self):
+        self.fake_command(op="load", fixture="revoked")
+        out, _ = self.ctl("tokens")
+        self.assertRegex(out, r"QSCD certified until:\s+\d{4}-\d{2}-\d{2} \(ended\)\n")
+        self.assertRegex(out, r"Qualified:\s+no \(its QSCD certification ended\)\n")
+        self.assertIn("critical device-certification-ended: The QSCD certification", out)
+        t = self.ctl_json("tokens")["tokens"][0]
+        self.assertEqual((t["qualified"], t["qscd_certified_until"]), (False, NOW - 10 * DAY))
 
     # certs
     def test_certs_json(self):
@@ -458,6 +599,208 @@ class TestCli(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"terminal", r.stderr)
 
+    # certs: what can no longer be used although its date has not come
+    def test_certs_marks(self):
+        self.fake_command(op="load", fixture="revoked")
+        out, _ = self.ctl("certs")
+        lines = out.splitlines()
+        revoked = [r for r in lines if "5373003642731685151011" in r][0]
+        superseded = [r for r in lines if "4141" in r][0]
+        valid = [r for r in lines if "4242" in r][0]
+        self.assertTrue(revoked.endswith("  revoked by device"), revoked)
+        self.assertTrue(superseded.endswith("  superseded"), superseded)
+        self.assertTrue(valid.endswith("commercial personal"), valid)
+        self.assertEqual(revoked.index("revoked by"), superseded.index("superseded"))
+        self.assertFalse(lines[0].endswith(" "))
+        self.assertIn("\nsuperseded: a renewed certificate is known", out)
+        self.assertIn("\nrevoked by device: the QSCD certification of its device", out)
+        statuses = {c["serial_number_decimal"]: c["status"]
+                    for c in self.ctl_json("certs")["certificates"]}
+        self.assertEqual(statuses, {"4242": "valid", "4141": "superseded",
+                                    "5373003642731685151011": "revoked-by-device"})
+        # nothing to mark: no note column, no legend
+        self.fake_command(op="load", fixture="warning")
+        out, _ = self.ctl("certs")
+        self.assertNotIn("superseded", out)
+        self.assertNotIn("revoked", out)
+
+    # expiring
+    def test_expiring(self):
+        by_path = {c["object_path"]: c for c in self.ctl_json("certs")["certificates"]}
+        # the most urgent first; 60 days by default
+        certs = self.ctl_json("expiring")["certificates"]
+        self.assertEqual([c["object_path"] for c in certs], [C3, C1])
+        self.assertEqual(certs, [by_path[C3], by_path[C1]])
+        self.assertEqual([c["object_path"] for c in
+                          self.ctl_json("expiring", "--within", "365")["certificates"]],
+                         [C3, C1, C2])
+        self.assertEqual([c["object_path"] for c in
+                          self.ctl_json("expiring", "-w", "0")["certificates"]], [C3])
+        out, _ = self.ctl("expiring")
+        lines = out.splitlines()
+        self.assertEqual(lines[0], self.ctl("certs")[0].splitlines()[0])
+        self.assertIn(LONG_NAME, lines[1])
+        self.assertIn("1234567890123456789", lines[2])
+        self.assertNotIn("4242", out)
+        self.ctl("expiring", "--within", "-1", rc=2)
+        self.ctl("expiring", "--within", "soon", rc=2)
+        self.ctl("expiring", "extra", rc=2)
+
+    def test_expiring_revoked_and_superseded(self):
+        self.fake_command(op="load", fixture="revoked")
+        # revoked whatever the horizon; superseded never
+        for within in ("0", "60"):
+            certs = self.ctl_json("expiring", "--within", within)["certificates"]
+            self.assertEqual([c["serial_number_decimal"] for c in certs],
+                             ["5373003642731685151011"])
+        self.fake_command(op="load", fixture="ok")
+        self.assertEqual(self.ctl_json("expiring")["certificates"], [])
+        out, _ = self.ctl("expiring")
+        self.assertEqual(out, "No certificate expires within 60 days or has expired.\n")
+
+    # check
+    def check(self, *args, rc):
+        out, err = self.ctl("check", *args, rc=rc)
+        data = json.loads(self.ctl("--json", "check", *args, rc=rc)[0])
+        self.assertEqual(set(data), {"status", "findings"})
+        for f in data["findings"]:
+            self.assertEqual(set(f), {"severity", "kind", "object_path", "code", "message"})
+        # the text is the JSON, line by line
+        self.assertEqual(out.splitlines(),
+                         ["%s %s" % (f["severity"].upper(), f["message"])
+                          for f in data["findings"]])
+        return out, data
+
+    def test_check_critical(self):
+        out, data = self.check(rc=2)
+        self.assertEqual(data["status"], "critical")
+        self.assertEqual([(f["severity"], f["kind"], f["code"], f["object_path"])
+                          for f in data["findings"]],
+                         [("critical", "certificate", "expired", C3),
+                          ("warning", "certificate", "expiring", C1),
+                          ("warning", "token", "factory-pin", T1),
+                          ("warning", "token", "qualified-area-full", T2),
+                          ("info", "token", "unpaired-keys", T1)])
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r'^CRITICAL certificate "\ufffd\[31m%s" \(serial 77\) '
+                         r'expired 3 days ago \(\d{4}-\d{2}-\d{2}\)$' % LONG_NAME)
+        self.assertRegex(lines[1], r'^WARNING certificate "Jan Novák" '
+                         r'\(serial 1234567890123456789\) expires in 14 days '
+                         r'\(\d{4}-\d{2}-\d{2}\)$')
+        self.assertEqual(lines[2], 'WARNING token "ProID+Q" factory-pin: The PUK is still '
+                         'the factory PUK: change it.')
+        self.assertTrue(lines[3].startswith('WARNING token "ProID+Q QSCD" '
+                                            'qualified-area-full: The qualified area is full'))
+        self.assertTrue(lines[4].startswith('INFO token "ProID+Q" unpaired-keys: '))
+
+    def test_check_revoked(self):
+        self.fake_command(op="load", fixture="revoked")
+        out, data = self.check(rc=2)
+        self.assertEqual(data["status"], "critical")
+        self.assertEqual([(f["severity"], f["code"]) for f in data["findings"]],
+                         [("critical", "revoked-by-device"),
+                          ("critical", "device-certification-ended")])
+        self.assertRegex(out, r'CRITICAL certificate "Jan Novák" \(serial '
+                         r'5373003642731685151011\) was revoked on \d{4}-\d{2}-\d{2}: the QSCD '
+                         r'certification of its device ended\n')
+        self.assertNotIn("4141", out)   # superseded: nothing to act on
+
+    def test_check_warning(self):
+        self.fake_command(op="load", fixture="warning")
+        out, data = self.check(rc=1)
+        self.assertEqual(data, {"status": "warning", "findings": [{
+            "severity": "warning", "kind": "certificate", "object_path": C1,
+            "code": "expiring", "message": data["findings"][0]["message"]}]})
+        self.assertRegex(out, r'^WARNING certificate "Jan Novák" \(serial 1234567890123456789\) '
+                         r'expires in 20 days \(\d{4}-\d{2}-\d{2}\)\n$')
+        # --within moves the horizon, either way
+        out, data = self.check("--within", "10", rc=0)
+        self.assertEqual((out, data), ("", {"status": "ok", "findings": []}))
+        out, data = self.check("--within", "365", rc=1)
+        self.assertEqual([f["object_path"] for f in data["findings"]], [C1, C2])
+        self.assertIn("expires in 200 days", out)
+
+    def test_check_ok(self):
+        self.fake_command(op="load", fixture="ok")
+        out, data = self.check(rc=0)
+        self.assertEqual(data["status"], "ok")
+        self.assertEqual([(f["severity"], f["code"]) for f in data["findings"]],
+                         [("info", "unpaired-keys")])
+        self.assertTrue(out.startswith('INFO token "ProID+Q" unpaired-keys: '))
+        out, data = self.check("--within", "200", rc=1)
+        self.assertEqual([f["object_path"] for f in data["findings"]][0], C2)
+        self.check("--within", "199", rc=0)
+
+    def test_check_cannot_check(self):
+        # usage errors, and no bus or no tokenwatchd: 3, never 1 or 2
+        _, err = self.ctl("check", "--within", "-1", rc=3)
+        self.assertIn("--within", err)
+        self.ctl("check", "--bogus", rc=3)
+        self.ctl("check", "extra", rc=3)
+        env = dict(self.env, DBUS_SESSION_BUS_ADDRESS="unix:path=/nonexistent/bus")
+        out, err = self.ctl("check", rc=3, env=env)
+        self.assertEqual(out, "")
+        self.assertTrue(err)
+        out, _ = self.ctl("--json", "check", rc=3, env=env)
+        self.assertEqual(out, "")
+        # other commands keep 1 for errors
+        self.ctl("expiring", rc=1, env=env)
+
+    # forget
+    def test_forget(self):
+        out, _ = self.ctl("forget", "Old card")
+        self.assertEqual(out, "Forgot Old card (%s)\n" % T3)
+        self.assertEqual([t["object_path"] for t in self.ctl_json("tokens")["tokens"]],
+                         [T1, T2])
+        # its certificates go with it
+        self.assertEqual(self.ctl_json("forget", "Monet_ProIDQ_1234"), {"forgotten": T1})
+        self.assertEqual(sorted(c["object_path"] for c in self.ctl_json("certs")["certificates"]),
+                         [C1])
+
+    def test_forget_lookup(self):
+        # the ID exactly, else the start of the ID, serial number or label
+        self.assertEqual(self.ctl_json("forget", "Gemalto")["forgotten"], T3)
+        _, err = self.ctl("forget", "1234", rc=1)
+        self.assertIn("matches 2 tokens", err)
+        _, err = self.ctl("forget", "ProID", rc=1)
+        self.assertIn("matches 2 tokens", err)
+        self.assertEqual(self.ctl_json("forget", "ProID+Q Q")["forgotten"], T2)
+        _, err = self.ctl("forget", "nothing", rc=1)
+        self.assertIn("No token matches", err)
+        _, err = self.ctl("forget", ROOT + "/tokens/gone", rc=1)
+        self.assertIn("No token matches", err)
+        self.ctl("forget", rc=2)
+        self.ctl("forget", "a", "b", rc=2)
+
+    def test_forget_refused(self):
+        self.fake_command(op="error", method="Forget", name=IFACE + "Error.PermissionDenied",
+                          message="Not authorized to forget tokens")
+        _, err = self.ctl("forget", T3, rc=1)
+        self.assertIn("Forgetting token %s failed: Not authorized to forget tokens" % T3, err)
+        self.fake_command(op="error", method="Forget", name=IFACE + "Error.NotFound",
+                          message="no such token")
+        _, err = self.ctl("forget", T3, rc=1)
+        self.assertIn("no such token", err)
+        self.assertNotIn("GDBus", err)
+
+    # reload
+    def test_reload(self):
+        _, before = self.fake_command_counts(op="nothing")
+        out, _ = self.ctl("reload")
+        self.assertEqual(out, "Configuration reloaded.\n")
+        self.assertEqual(self.ctl_json("reload"), {"reloaded": True})
+        self.assertEqual(self.fake_command_counts(op="nothing")[1], before + 2)
+        self.fake_command(op="error", method="ReloadConfig",
+                          name=IFACE + "Error.InvalidArgument",
+                          message="/etc/tokenwatch/tokenwatch.conf: [Warnings] "
+                                  "WarnDaysBeforeExpiry: “soon” is not a number")
+        out, err = self.ctl("reload", rc=1)
+        self.assertEqual(out, "")
+        self.assertEqual(err, "tokenwatchctl: Reloading the configuration failed: "
+                         "/etc/tokenwatch/tokenwatch.conf: [Warnings] WarnDaysBeforeExpiry: "
+                         "“soon” is not a number\n")
+        self.ctl("reload", "extra", rc=2)
+
     # monitor
     def read_events(self, proc, n):
         return [json.loads(proc.stdout.readline()) for _ in range(n)]
@@ -481,8 +824,12 @@ class TestCli(unittest.TestCase):
                               token=t4)
             self.fake_command(op="signal", name="ExpiryWarning", sig="(ois)",
                               args=[c4, 5, "critical"])
+            self.fake_command(op="signal", name="ExpiryWarning", sig="(ois)",
+                              args=[c4, -2, "expired"])
             self.fake_command(op="signal", name="DeviceCertificationEnding", sig="(oi)",
                               args=[t4, 90])
+            self.fake_command(op="signal", name="DeviceCertificationEnding", sig="(oi)",
+                              args=[t4, -1])
             self.fake_command(op="add-cert", path=c5, cn="Jana Nová", serial=101, days=700,
                               token=t4)
             self.fake_command(op="signal", name="CertificateRenewed", sig="(oo)",
@@ -490,7 +837,7 @@ class TestCli(unittest.TestCase):
             self.fake_command(op="remove", path=c4)
             self.fake_command(op="remove", path=c5)
             self.fake_command(op="remove", path=t4)
-            events = self.read_events(proc, 9)
+            events = self.read_events(proc, 11)
         finally:
             proc.terminate()
             text.terminate()
@@ -499,6 +846,7 @@ class TestCli(unittest.TestCase):
             proc.stdout.close()
         names = [e["event"] for e in events]
         self.assertEqual(names, ["token-added", "certificate-added", "expiry-warning",
+                                 "expiry-warning", "device-certification-ending",
                                  "device-certification-ending", "certificate-added",
                                  "certificate-renewed", "certificate-removed",
                                  "certificate-removed", "token-removed"])
@@ -509,20 +857,26 @@ class TestCli(unittest.TestCase):
         self.assertEqual(events[1]["token"], t4)
         self.assertEqual((events[2]["days_left"], events[2]["level"],
                           events[2]["object_path"]), (5, "critical", c4))
-        self.assertEqual((events[3]["days_left"], events[3]["object_path"]), (90, t4))
-        self.assertEqual((events[5]["old_object_path"], events[5]["new_object_path"],
-                          events[5]["old_serial_number_decimal"],
-                          events[5]["new_serial_number_decimal"]), (c4, c5, "100", "101"))
+        self.assertEqual((events[3]["days_left"], events[3]["level"]), (-2, "expired"))
+        self.assertEqual((events[4]["days_left"], events[4]["object_path"]), (90, t4))
+        self.assertEqual(events[5]["days_left"], -1)
+        self.assertEqual((events[7]["old_object_path"], events[7]["new_object_path"],
+                          events[7]["old_serial_number_decimal"],
+                          events[7]["new_serial_number_decimal"]), (c4, c5, "100", "101"))
         for e in events:
             self.assertIsInstance(e["time"], float)
         lines = text.stdout.read().splitlines()
         text.stdout.close()
         joined = "\n".join(lines)
         self.assertIn("token-added Nový token (serial number 999)", joined)
-        self.assertIn("expiry-warning critical Jana Nová (serial number 100): 5 days left",
-                      joined)
+        self.assertIn("expiry-warning Jana Nová (serial number 100): 5 days left (critical)\n",
+                      joined + "\n")
+        self.assertIn("expiry-warning Jana Nová (serial number 100): expired 2 days ago\n",
+                      joined + "\n")
         self.assertIn("device-certification-ending Nový token (serial number 999): QSCD "
                       "certification ends in 90 days", joined)
+        self.assertIn("device-certification-ending Nový token (serial number 999): QSCD "
+                      "certification ended 1 day ago, on ", joined)
         self.assertIn("certificate-renewed Jana Nová: serial number 100 -> 101", joined)
         self.assertNotIn("none", joined)
 

@@ -209,6 +209,7 @@ test_dates(void)
 	g_autofree gchar *datetime = NULL;
 	g_autofree gchar *unknown = twctl_output_datetime(0);
 	g_autofree gchar *none = twctl_output_date(0);
+	g_autofree gchar *minute = NULL;
 
 	/* a POSIX rule, so that no time zone data is needed */
 	g_setenv("TZ", "CET-1", TRUE);
@@ -218,6 +219,11 @@ test_dates(void)
 	g_assert_cmpstr(none, ==, "-");
 	g_assert_cmpstr(datetime, ==, "2027-01-01T00:00:00+01:00");
 	g_assert_cmpstr(date, ==, "2027-01-01");
+	minute = twctl_output_minute(1798758000 + 59);
+	g_assert_cmpstr(minute, ==, "2027-01-01 00:00");
+	g_clear_pointer(&minute, g_free);
+	minute = twctl_output_minute(0);
+	g_assert_cmpstr(minute, ==, "unknown");
 }
 
 static void

@@ -26,5 +26,9 @@ TwctlExit twctl_certs(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_show(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_export(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_monitor(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_expiring(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_check(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_forget(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_reload(TwctlContext *ctx, gchar ***args);
 
 G_END_DECLS

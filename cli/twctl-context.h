@@ -14,6 +14,10 @@ typedef enum {
 	TWCTL_EXIT_OK = 0,
 	TWCTL_EXIT_ERROR = 1,
 	TWCTL_EXIT_USAGE = 2,
+	/* "check" only: what it found, or that it could not check */
+	TWCTL_EXIT_CHECK_WARNING = 1,
+	TWCTL_EXIT_CHECK_CRITICAL = 2,
+	TWCTL_EXIT_CHECK_UNKNOWN = 3,
 } TwctlExit;
 
 /* what the global options say; shared by all commands */

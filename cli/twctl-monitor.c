@@ -216,7 +216,31 @@ twctl_monitor_certificate_removed_cb(TokenwatchClient *client,
 	twctl_monitor_certificate_event(user_data, "certificate-removed", cert);
 }
 
-/* "warning Jan Novák (serial number 1234): 14 days left" */
+/* "14 days left (warning)", "expires today (critical)", "expired 3 days ago" */
+static gchar *
+twctl_monitor_expiry_text(gint days_left, const gchar *level)
+{
+	g_autofree gchar *left = NULL;
+
+	if (days_left > 0)
+		left = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%d day left", "%d days left",
+						   (gulong)days_left),
+				       days_left);
+	else if (days_left == 0 && g_strcmp0(level, "expired") != 0)
+		left = g_strdup(_("expires today"));
+	else if (days_left == 0)
+		left = g_strdup(_("expired today"));
+	else
+		left = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "expired %d day ago",
+						   "expired %d days ago", (gulong)-days_left),
+				       -days_left);
+	/* "expired" says it already */
+	if (g_strcmp0(level, "expired") == 0)
+		return g_steal_pointer(&left);
+	return g_strdup_printf("%s (%s)", left, level);
+}
+
+/* "Jan Novák (serial number 1234): 14 days left (warning)" */
 static void
 twctl_monitor_expiry_warning_cb(TokenwatchClient *client,
 				TokenwatchCertificate *cert,
@@ -227,18 +251,10 @@ twctl_monitor_expiry_warning_cb(TokenwatchClient *client,
 	TwctlMonitor *self = user_data;
 	g_autoptr(TwctlJson) json = twctl_monitor_json_begin("expiry-warning");
 	g_autofree gchar *cert_text = twctl_monitor_certificate_text(cert);
-	g_autofree gchar *left = NULL;
-	g_autofree gchar *text = NULL;
+	g_autofree gchar *safe_level = twctl_output_sanitize(level);
+	g_autofree gchar *left = twctl_monitor_expiry_text(days_left, safe_level);
+	g_autofree gchar *text = g_strdup_printf("%s: %s", cert_text, left);
 
-	if (days_left >= 0)
-		left = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%d day left", "%d days left",
-						   (gulong)days_left),
-				       days_left);
-	else
-		left = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "expired %d day ago",
-						   "expired %d days ago", (gulong)-days_left),
-				       -days_left);
-	text = g_strdup_printf("%s %s: %s", level, cert_text, left);
 	twctl_json_key(json, "level");
 	twctl_json_string(json, level);
 	twctl_json_key(json, "days_left");
@@ -262,12 +278,24 @@ twctl_monitor_device_certification_ending_cb(TokenwatchClient *client,
 	g_autofree gchar *name = twctl_token_name(token);
 	g_autofree gchar *serial = twctl_output_sanitize(tokenwatch_token_get_serial_number(token));
 	g_autofree gchar *date = twctl_output_date(until);
-	g_autofree gchar *text = g_strdup_printf(
-		g_dngettext(GETTEXT_PACKAGE,
-			    "%s (serial number %s): QSCD certification ends in %d day, on %s",
-			    "%s (serial number %s): QSCD certification ends in %d days, on %s",
-			    (gulong)ABS(days_left)),
-		name, serial, days_left, date);
+	g_autofree gchar *when = NULL;
+	g_autofree gchar *text = NULL;
+
+	/* tokenwatchd also tells when the day has come, or passed */
+	if (days_left > 0)
+		when = g_strdup_printf(
+			g_dngettext(GETTEXT_PACKAGE, "QSCD certification ends in %d day, on %s",
+				    "QSCD certification ends in %d days, on %s", (gulong)days_left),
+			days_left, date);
+	else if (days_left == 0)
+		when = g_strdup_printf(_("QSCD certification ends today, on %s"), date);
+	else
+		when = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+						   "QSCD certification ended %d day ago, on %s",
+						   "QSCD certification ended %d days ago, on %s",
+						   (gulong)-days_left),
+				       -days_left, date);
+	text = g_strdup_printf(_("%s (serial number %s): %s"), name, serial, when);
 
 	twctl_json_key(json, "days_left");
 	twctl_json_int(json, days_left);

@@ -133,6 +133,34 @@ twctl_pin_state_color(TokenwatchPinState state)
 	}
 }
 
+TwctlColor
+twctl_advice_severity_color(TokenwatchAdviceSeverity severity)
+{
+	switch (severity) {
+	case TOKENWATCH_ADVICE_SEVERITY_INFO:
+		return TWCTL_COLOR_NONE;
+	case TOKENWATCH_ADVICE_SEVERITY_CRITICAL:
+		return TWCTL_COLOR_RED;
+	case TOKENWATCH_ADVICE_SEVERITY_WARNING:
+	case TOKENWATCH_ADVICE_SEVERITY_UNKNOWN:
+	default:
+		return TWCTL_COLOR_YELLOW;
+	}
+}
+
+/* "warning factory-pin: The factory PIN is still set…", sanitised */
+gchar *
+twctl_advice_line(TokenwatchAdvice *advice)
+{
+	g_autofree gchar *line = g_strdup_printf(
+		"%s %s: %s",
+		twctl_output_enum_nick(TOKENWATCH_TYPE_ADVICE_SEVERITY,
+				       tokenwatch_advice_get_severity(advice)),
+		tokenwatch_advice_get_code(advice), tokenwatch_advice_get_text(advice));
+
+	return twctl_output_sanitize(line);
+}
+
 static void
 twctl_json_member_string(TwctlJson *json, const gchar *key, const gchar *value)
 {
@@ -211,6 +239,7 @@ twctl_token_to_json(TwctlJson *json, TokenwatchClient *client, TokenwatchToken *
 	TokenwatchReader *reader =
 		reader_path != NULL ? tokenwatch_client_get_reader_by_path(client, reader_path)
 				    : NULL;
+	g_autoptr(GPtrArray) advice = tokenwatch_token_get_advice(token);
 
 	twctl_json_begin_object(json);
 	twctl_json_member_string(json, "object_path", tokenwatch_token_get_object_path(token));
@@ -238,6 +267,21 @@ twctl_token_to_json(TwctlJson *json, TokenwatchClient *client, TokenwatchToken *
 			       tokenwatch_token_get_qscd_certified_until(token));
 	twctl_json_member_boolean(json, "qualified", tokenwatch_token_get_qualified(token));
 	twctl_json_member_uint(json, "unpaired_keys", tokenwatch_token_get_unpaired_keys(token));
+	twctl_json_key(json, "advice");
+	twctl_json_begin_array(json);
+	for (guint i = 0; i < advice->len; i++) {
+		TokenwatchAdvice *item = g_ptr_array_index(advice, i);
+
+		twctl_json_begin_object(json);
+		twctl_json_member_string(json, "code", tokenwatch_advice_get_code(item));
+		twctl_json_member_string(
+			json, "severity",
+			twctl_output_enum_nick(TOKENWATCH_TYPE_ADVICE_SEVERITY,
+					       tokenwatch_advice_get_severity(item)));
+		twctl_json_member_string(json, "text", tokenwatch_advice_get_text(item));
+		twctl_json_end_object(json);
+	}
+	twctl_json_end_array(json);
 	twctl_json_member_string(json, "module", tokenwatch_token_get_module(token));
 	twctl_json_member_string(json, "error", tokenwatch_token_get_error(token));
 	twctl_json_member_strv(json, "certificates", tokenwatch_token_get_certificate_paths(token));
@@ -323,13 +367,59 @@ twctl_certificate_lookup(TokenwatchClient *client, const gchar *spec, GError **e
 	return NULL;
 }
 
-/* TOKEN: an object path, the serial number or the label; it must match one
- * token */
+/* the last element of the object path of @token */
+static const gchar *
+twctl_token_id(TokenwatchToken *token)
+{
+	const gchar *path = tokenwatch_token_get_object_path(token);
+	const gchar *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+static gboolean
+twctl_token_matches(TokenwatchToken *token, const gchar *spec, gboolean prefix)
+{
+	const gchar *fields[] = {
+		twctl_token_id(token),
+		tokenwatch_token_get_serial_number(token),
+		tokenwatch_token_get_label(token),
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+		if (fields[i][0] == '\0')
+			continue;
+		if (prefix ? g_str_has_prefix(fields[i], spec) : g_strcmp0(fields[i], spec) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* the tokens that match @spec exactly or, if none does, that start with it */
+static GPtrArray *
+twctl_token_find(GPtrArray *tokens, const gchar *spec)
+{
+	GPtrArray *found = g_ptr_array_new();
+
+	for (guint pass = 0; pass < 2 && found->len == 0; pass++) {
+		for (guint i = 0; i < tokens->len; i++) {
+			TokenwatchToken *token = g_ptr_array_index(tokens, i);
+
+			if (twctl_token_matches(token, spec, pass == 1))
+				g_ptr_array_add(found, token);
+		}
+	}
+	return found;
+}
+
+/* TOKEN: an object path, the ID (the last element of the path), the serial
+ * number or the label, or the start of one of the last three; it must match
+ * one token */
 TokenwatchToken *
 twctl_token_lookup(TokenwatchClient *client, const gchar *spec, GError **error)
 {
 	g_autoptr(GPtrArray) tokens = tokenwatch_client_get_tokens(client);
-	g_autoptr(GPtrArray) found = g_ptr_array_new();
+	g_autoptr(GPtrArray) found = NULL;
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *header = NULL;
 
@@ -338,16 +428,15 @@ twctl_token_lookup(TokenwatchClient *client, const gchar *spec, GError **error)
 
 		if (g_strcmp0(tokenwatch_token_get_object_path(token), spec) == 0)
 			return token;
-		if (g_strcmp0(tokenwatch_token_get_serial_number(token), spec) == 0 ||
-		    g_strcmp0(tokenwatch_token_get_label(token), spec) == 0)
-			g_ptr_array_add(found, token);
 	}
+	found = spec[0] != '/' && spec[0] != '\0' ? twctl_token_find(tokens, spec)
+						  : g_ptr_array_new();
 	if (found->len == 1)
 		return g_ptr_array_index(found, 0);
 	if (found->len == 0) {
 		g_set_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_NOT_FOUND,
-			    _("No token matches “%s”: give its object path, serial number or "
-			      "label"),
+			    _("No token matches “%s”: give its object path, its ID, its serial "
+			      "number or its label, or the start of one"),
 			    spec);
 		return NULL;
 	}

@@ -21,6 +21,8 @@ const gchar *twctl_certificate_policy_name(const gchar *oid);
 TwctlColor twctl_certificate_status_color(TokenwatchCertificateStatus status);
 gchar *twctl_token_name(TokenwatchToken *token) G_GNUC_WARN_UNUSED_RESULT;
 TwctlColor twctl_pin_state_color(TokenwatchPinState state);
+TwctlColor twctl_advice_severity_color(TokenwatchAdviceSeverity severity);
+gchar *twctl_advice_line(TokenwatchAdvice *advice) G_GNUC_WARN_UNUSED_RESULT;
 
 void twctl_certificate_to_json(TwctlJson *json, TokenwatchCertificate *cert);
 void twctl_token_to_json(TwctlJson *json, TokenwatchClient *client, TokenwatchToken *token);

@@ -108,6 +108,21 @@ twctl_output_date(guint64 unix_time)
 	return g_date_time_format(dt, "%Y-%m-%d");
 }
 
+/* local time to the minute, "2026-11-20 14:02", for people; "unknown" for
+ * 0 */
+gchar *
+twctl_output_minute(guint64 unix_time)
+{
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (unix_time == 0 || unix_time > G_MAXINT64)
+		return g_strdup("unknown");
+	dt = g_date_time_new_from_unix_local((gint64)unix_time);
+	if (dt == NULL)
+		return g_strdup("unknown");
+	return g_date_time_format(dt, "%Y-%m-%d %H:%M");
+}
+
 /* local time in ISO 8601 with the offset, "2026-11-21T10:03:12+01:00", or
  * "unknown" for 0 */
 gchar *

@@ -30,6 +30,7 @@ void twctl_output_field(guint indent, gint width, const gchar *label, const gcha
 gchar *twctl_output_timestamp(GDateTime *dt) G_GNUC_WARN_UNUSED_RESULT;
 gchar *twctl_output_date(guint64 unix_time) G_GNUC_WARN_UNUSED_RESULT;
 gchar *twctl_output_datetime(guint64 unix_time) G_GNUC_WARN_UNUSED_RESULT;
+gchar *twctl_output_minute(guint64 unix_time) G_GNUC_WARN_UNUSED_RESULT;
 gchar *twctl_output_sanitize(const gchar *text) G_GNUC_WARN_UNUSED_RESULT;
 guint twctl_output_width(const gchar *text);
 gchar *twctl_output_truncate(const gchar *text, guint width) G_GNUC_WARN_UNUSED_RESULT;

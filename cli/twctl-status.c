@@ -23,10 +23,23 @@ twctl_status_count_cards(GPtrArray *readers)
 	return cards;
 }
 
+static guint
+twctl_status_count_present(GPtrArray *tokens)
+{
+	guint present = 0;
+
+	for (guint i = 0; i < tokens->len; i++) {
+		if (tokenwatch_token_get_present(g_ptr_array_index(tokens, i)))
+			present++;
+	}
+	return present;
+}
+
 typedef struct {
 	guint readers;
 	guint cards;
 	guint tokens;
+	guint tokens_present;
 	guint certificates;
 } TwctlStatusCounts;
 
@@ -46,6 +59,10 @@ twctl_status_print_json(TokenwatchClient *client, const TwctlStatusCounts *n)
 	twctl_json_uint(json, n->cards);
 	twctl_json_key(json, "tokens");
 	twctl_json_uint(json, n->tokens);
+	twctl_json_key(json, "tokens_present");
+	twctl_json_uint(json, n->tokens_present);
+	twctl_json_key(json, "tokens_remembered");
+	twctl_json_uint(json, n->tokens - n->tokens_present);
 	twctl_json_key(json, "certificates");
 	twctl_json_uint(json, n->certificates);
 	twctl_json_end_object(json);
@@ -71,7 +88,10 @@ twctl_status_print_text(TwctlContext *ctx, TokenwatchClient *client, const Twctl
 		ctx->color, pcsc ? TWCTL_COLOR_GREEN : TWCTL_COLOR_RED, pcsc ? _("yes") : _("no"));
 	g_autofree gchar *readers_str = g_strdup_printf("%u", n->readers);
 	g_autofree gchar *cards_str = g_strdup_printf("%u", n->cards);
-	g_autofree gchar *tokens_str = g_strdup_printf("%u", n->tokens);
+	g_autofree gchar *tokens_str =
+		n->tokens > 0 ? g_strdup_printf(_("%u (%u present, %u remembered)"), n->tokens,
+						n->tokens_present, n->tokens - n->tokens_present)
+			      : g_strdup("0");
 	g_autofree gchar *certificates_str = g_strdup_printf("%u", n->certificates);
 
 	twctl_output_field(0, width, labels[0], version != NULL ? version : "-");
@@ -109,6 +129,7 @@ twctl_status(TwctlContext *ctx, gchar ***args)
 	n.readers = readers->len;
 	n.cards = twctl_status_count_cards(readers);
 	n.tokens = tokens->len;
+	n.tokens_present = twctl_status_count_present(tokens);
 	n.certificates = certificates->len;
 	if (ctx->opt_json)
 		twctl_status_print_json(client, &n);

@@ -68,35 +68,41 @@ twctl_tokens_present(TokenwatchClient *client, TokenwatchToken *token)
 		return g_strdup(_("yes"));
 	if (tokenwatch_token_get_last_seen(token) == 0)
 		return g_strdup(_("no"));
-	last_seen = twctl_output_datetime(tokenwatch_token_get_last_seen(token));
-	return g_strdup_printf(_("no (last seen %s)"), last_seen);
+	last_seen = twctl_output_minute(tokenwatch_token_get_last_seen(token));
+	return g_strdup_printf(_("no, last seen %s"), last_seen);
 }
 
-/* the device data: "ProID+Q gen. 2, QSCD certified until 2030-03-17", or
- * %NULL when tokenwatch knows nothing about the device */
+/* the end of the QSCD certification: "2030-03-17", "2025-01-31 (ended)" in
+ * red, or %NULL if unknown */
 static gchar *
-twctl_tokens_device(TwctlContext *ctx, TokenwatchToken *token)
+twctl_tokens_qscd_until(TwctlContext *ctx, TokenwatchToken *token)
 {
-	g_autofree gchar *name = twctl_output_sanitize(tokenwatch_token_get_device_name(token));
 	guint64 until = tokenwatch_token_get_qscd_certified_until(token);
 	guint64 now = (guint64)(g_get_real_time() / G_USEC_PER_SEC);
-	g_autofree gchar *date = twctl_output_date(until);
-	g_autofree gchar *qscd = NULL;
+	g_autofree gchar *date = NULL;
+	g_autofree gchar *ended = NULL;
 
-	if (until != 0 && until > now) {
-		qscd = g_strdup_printf(_("QSCD certified until %s"), date);
-	} else if (until != 0) {
-		g_autofree gchar *ended = g_strdup_printf(_("QSCD certification ended %s"), date);
+	if (until == 0)
+		return NULL;
+	date = twctl_output_date(until);
+	if (until > now)
+		return g_steal_pointer(&date);
+	ended = g_strdup_printf(_("%s (ended)"), date);
+	return twctl_output_colorize(ctx->color, TWCTL_COLOR_RED, ended);
+}
 
-		qscd = twctl_output_colorize(ctx->color, TWCTL_COLOR_RED, ended);
-	} else if (tokenwatch_token_get_qualified(token)) {
-		qscd = g_strdup(_("QSCD"));
-	}
-	if (qscd == NULL)
-		return name[0] != '\0' ? g_steal_pointer(&name) : NULL;
-	if (name[0] == '\0')
-		return g_steal_pointer(&qscd);
-	return g_strdup_printf("%s, %s", name, qscd);
+/* "yes", "no (its QSCD certification ended)" or "not known"; %NULL when
+ * tokenwatch knows nothing of the device */
+static const gchar *
+twctl_tokens_qualified(TokenwatchToken *token)
+{
+	if (tokenwatch_token_get_qualified(token))
+		return _("yes");
+	if (tokenwatch_token_get_qscd_certified_until(token) != 0)
+		return _("no (its QSCD certification ended)");
+	if (tokenwatch_token_get_device_name(token)[0] != '\0')
+		return _("not known");
+	return NULL;
 }
 
 /* "ProID+Q (Monet+)", either alone, or "-" */
@@ -125,18 +131,61 @@ twctl_tokens_print_pin(TwctlContext *ctx, gint width, const gchar *label, Tokenw
 	twctl_output_field(2, width, label, str);
 }
 
+/* each advice on a line of its own, the first after the label */
+static void
+twctl_tokens_print_advice(TwctlContext *ctx, gint width, const gchar *label, GPtrArray *advice)
+{
+	g_autofree gchar *indent = g_strnfill((gsize)width + 5, ' ');
+
+	for (guint i = 0; i < advice->len; i++) {
+		TokenwatchAdvice *item = g_ptr_array_index(advice, i);
+		g_autofree gchar *line = twctl_advice_line(item);
+		g_autofree gchar *colored = twctl_output_colorize(
+			ctx->color,
+			twctl_advice_severity_color(tokenwatch_advice_get_severity(item)), line);
+
+		if (i == 0)
+			twctl_output_field(2, width, label, colored);
+		else
+			g_print("%s%s\n", indent, colored);
+	}
+}
+
+typedef enum {
+	TWCTL_TOKENS_MODEL,
+	TWCTL_TOKENS_DEVICE,
+	TWCTL_TOKENS_QSCD_UNTIL,
+	TWCTL_TOKENS_QUALIFIED,
+	TWCTL_TOKENS_SERIAL,
+	TWCTL_TOKENS_PRESENT,
+	TWCTL_TOKENS_USER_PIN,
+	TWCTL_TOKENS_SO_PIN,
+	TWCTL_TOKENS_MEMORY,
+	TWCTL_TOKENS_UNPAIRED,
+	TWCTL_TOKENS_MODULE,
+	TWCTL_TOKENS_ERROR,
+	TWCTL_TOKENS_CERTIFICATES,
+	TWCTL_TOKENS_ADVICE,
+	TWCTL_TOKENS_N_FIELDS,
+} TwctlTokensField;
+
 static void
 twctl_tokens_print_one(TwctlContext *ctx, TokenwatchClient *client, TokenwatchToken *token)
 {
-	const gchar *labels[] = {_("Model"),   _("Device"),	   _("Serial number"),
-				 _("Present"), _("User PIN"),	   _("SO PIN (PUK)"),
-				 _("Memory"),  _("Unpaired keys"), _("Module"),
-				 _("Error"),   _("Certificates"),  NULL};
+	const gchar *labels[TWCTL_TOKENS_N_FIELDS + 1] = {
+		_("Model"),	    _("Device"),	_("QSCD certified until"),
+		_("Qualified"),	    _("Serial number"), _("Present"),
+		_("User PIN"),	    _("SO PIN (PUK)"),	_("Memory"),
+		_("Unpaired keys"), _("Module"),	_("Error"),
+		_("Certificates"),  _("Advice"),	NULL,
+	};
 	gint width = twctl_output_label_width(labels);
 	g_autofree gchar *name = twctl_token_name(token);
 	g_autofree gchar *title = twctl_output_colorize(ctx->color, TWCTL_COLOR_BOLD, name);
 	g_autofree gchar *model = twctl_tokens_model(token);
-	g_autofree gchar *device = twctl_tokens_device(ctx, token);
+	g_autofree gchar *device = twctl_output_sanitize(tokenwatch_token_get_device_name(token));
+	g_autofree gchar *qscd_until = twctl_tokens_qscd_until(ctx, token);
+	const gchar *qualified = twctl_tokens_qualified(token);
 	g_autofree gchar *serial = twctl_output_sanitize(tokenwatch_token_get_serial_number(token));
 	g_autofree gchar *present = twctl_tokens_present(client, token);
 	g_autofree gchar *memory = twctl_tokens_memory(token);
@@ -148,25 +197,33 @@ twctl_tokens_print_one(TwctlContext *ctx, TokenwatchClient *client, TokenwatchTo
 	g_autofree gchar *error = twctl_output_sanitize(tokenwatch_token_get_error(token));
 	g_autoptr(GPtrArray) certs = tokenwatch_client_get_certificates_for_token(client, token);
 	g_autofree gchar *certs_str = g_strdup_printf("%u", certs->len);
+	g_autoptr(GPtrArray) advice = tokenwatch_token_get_advice(token);
 
 	g_print("%s\n", title);
-	twctl_output_field(2, width, labels[0], model);
-	if (device != NULL)
-		twctl_output_field(2, width, labels[1], device);
-	twctl_output_field(2, width, labels[2], serial[0] != '\0' ? serial : "-");
-	twctl_output_field(2, width, labels[3], present);
-	twctl_tokens_print_pin(ctx, width, labels[4], tokenwatch_token_get_user_pin_state(token));
-	twctl_tokens_print_pin(ctx, width, labels[5], tokenwatch_token_get_so_pin_state(token));
-	twctl_output_field(2, width, labels[6], memory);
-	twctl_output_field(2, width, labels[7], unpaired_str);
-	twctl_output_field(2, width, labels[8], module[0] != '\0' ? module : "-");
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_MODEL], model);
+	if (device[0] != '\0')
+		twctl_output_field(2, width, labels[TWCTL_TOKENS_DEVICE], device);
+	if (qscd_until != NULL)
+		twctl_output_field(2, width, labels[TWCTL_TOKENS_QSCD_UNTIL], qscd_until);
+	if (qualified != NULL)
+		twctl_output_field(2, width, labels[TWCTL_TOKENS_QUALIFIED], qualified);
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_SERIAL], serial[0] != '\0' ? serial : "-");
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_PRESENT], present);
+	twctl_tokens_print_pin(ctx, width, labels[TWCTL_TOKENS_USER_PIN],
+			       tokenwatch_token_get_user_pin_state(token));
+	twctl_tokens_print_pin(ctx, width, labels[TWCTL_TOKENS_SO_PIN],
+			       tokenwatch_token_get_so_pin_state(token));
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_MEMORY], memory);
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_UNPAIRED], unpaired_str);
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_MODULE], module[0] != '\0' ? module : "-");
 	if (error[0] != '\0') {
 		g_autofree gchar *error_str =
 			twctl_output_colorize(ctx->color, TWCTL_COLOR_RED, error);
 
-		twctl_output_field(2, width, labels[9], error_str);
+		twctl_output_field(2, width, labels[TWCTL_TOKENS_ERROR], error_str);
 	}
-	twctl_output_field(2, width, labels[10], certs_str);
+	twctl_output_field(2, width, labels[TWCTL_TOKENS_CERTIFICATES], certs_str);
+	twctl_tokens_print_advice(ctx, width, labels[TWCTL_TOKENS_ADVICE], advice);
 }
 
 static void
@@ -193,7 +250,9 @@ twctl_tokens(TwctlContext *ctx, gchar ***args)
 	TwctlExit rc;
 
 	rc = twctl_context_parse_command(
-		ctx, _("List the tokens: PIN states, memory, and how many certificates they hold."),
+		ctx,
+		_("List the tokens, present or remembered: device, PIN states, memory, how many "
+		  "certificates they hold, and what to do about them."),
 		NULL, args);
 	if (rc != TWCTL_EXIT_OK)
 		return rc;

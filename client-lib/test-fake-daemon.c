@@ -166,6 +166,61 @@ fake_object_method_cb(GDBusConnection *connection,
 static const GDBusInterfaceVTable fake_object_vtable = {fake_object_method_cb,
 							fake_object_get_property_cb, NULL};
 
+/* "name|message": the error ReloadConfig returns, if any */
+static void
+fake_manager_reload_config(Fake *fake, GDBusMethodInvocation *invocation)
+{
+	g_auto(GStrv) parts = NULL;
+
+	if (fake->reload_error != NULL) {
+		parts = g_strsplit(fake->reload_error, "|", 2);
+		g_dbus_method_invocation_return_dbus_error(invocation, parts[0],
+							   parts[1] != NULL ? parts[1] : "");
+		return;
+	}
+	fake->reload_count++;
+	g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
+/* as tokenwatchd: the token goes, with the certificates it was last seen on */
+static void
+fake_manager_forget(Fake *fake, GVariant *parameters, GDBusMethodInvocation *invocation)
+{
+	g_autoptr(GPtrArray) certificates = g_ptr_array_new_with_free_func(g_free);
+	FakeObject *token = NULL;
+	const gchar *path = NULL;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_variant_get(parameters, "(&o)", &path);
+	token = g_hash_table_lookup(fake->objects, path);
+	if (fake->forget_error != NULL) {
+		g_dbus_method_invocation_return_dbus_error(invocation, fake->forget_error,
+							   "forget refused");
+		return;
+	}
+	if (token == NULL || g_strcmp0(token->iface, FAKE_IFACE_TOKEN) != 0) {
+		g_dbus_method_invocation_return_dbus_error(
+			invocation, "io.github.tokenwatch.TokenWatch1.Error.NotFound",
+			"no such token");
+		return;
+	}
+	g_hash_table_iter_init(&iter, fake->objects);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		FakeObject *object = value;
+		const gchar *token_path = NULL;
+
+		if (g_variant_lookup(object->props, "Token", "&o", &token_path) &&
+		    g_strcmp0(token_path, path) == 0)
+			g_ptr_array_add(certificates, g_strdup(object->path));
+	}
+	g_ptr_array_add(fake->forgotten, g_strdup(path));
+	fake_remove_object_func(fake, path);
+	for (guint i = 0; i < certificates->len; i++)
+		fake_remove_object_func(fake, g_ptr_array_index(certificates, i));
+	g_dbus_method_invocation_return_value(invocation, NULL);
+}
+
 static void
 fake_manager_method_cb(GDBusConnection *connection,
 		       const gchar *sender,
@@ -177,7 +232,20 @@ fake_manager_method_cb(GDBusConnection *connection,
 		       gpointer user_data)
 {
 	Fake *fake = user_data;
+	GDBusMessageFlags flags =
+		g_dbus_message_get_flags(g_dbus_method_invocation_get_message(invocation));
 
+	/* what changes state may need polkit to ask the user */
+	if (g_strcmp0(method_name, "Refresh") != 0)
+		g_assert_true(flags & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION);
+	if (g_strcmp0(method_name, "ReloadConfig") == 0) {
+		fake_manager_reload_config(fake, invocation);
+		return;
+	}
+	if (g_strcmp0(method_name, "Forget") == 0) {
+		fake_manager_forget(fake, parameters, invocation);
+		return;
+	}
 	g_assert_cmpstr(method_name, ==, "Refresh");
 	if (fake->refresh_error != NULL) {
 		g_dbus_method_invocation_return_dbus_error(invocation, fake->refresh_error,
@@ -323,6 +391,7 @@ fake_new(void)
 	fake->objects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 					      (GDestroyNotify)fake_object_free);
 	fake->version = g_strdup("9.8.7");
+	fake->forgotten = g_ptr_array_new_with_free_func(g_free);
 	fake->pcsc_available = TRUE;
 	fake->thread = g_thread_new("fake-tokenwatchd", fake_thread_cb, fake);
 
@@ -351,6 +420,9 @@ fake_free(Fake *fake)
 	g_cond_clear(&fake->cond);
 	g_free(fake->version);
 	g_free(fake->refresh_error);
+	g_free(fake->reload_error);
+	g_free(fake->forget_error);
+	g_ptr_array_unref(fake->forgotten);
 	g_free(fake);
 }
 
@@ -489,6 +561,20 @@ fake_set_refresh_error_func(Fake *fake, gconstpointer data)
 {
 	g_free(fake->refresh_error);
 	fake->refresh_error = g_strdup(data);
+}
+
+void
+fake_set_reload_error_func(Fake *fake, gconstpointer data)
+{
+	g_free(fake->reload_error);
+	fake->reload_error = g_strdup(data);
+}
+
+void
+fake_set_forget_error_func(Fake *fake, gconstpointer data)
+{
+	g_free(fake->forget_error);
+	fake->forget_error = g_strdup(data);
 }
 
 static FakeObject *
@@ -660,6 +746,10 @@ fake_token_props(const gchar *label,
 	g_variant_builder_add(&b, "{sv}", "QscdCertifiedUntil", g_variant_new_uint64(1900000000));
 	g_variant_builder_add(&b, "{sv}", "Qualified", g_variant_new_boolean(TRUE));
 	g_variant_builder_add(&b, "{sv}", "UnpairedKeys", g_variant_new_uint32(1));
+	g_variant_builder_add(&b, "{sv}", "Advice",
+			      fake_advice("factory-pin|warning|The PUK is still the factory PUK: "
+					  "change it.;unpaired-keys|info|1 key has no "
+					  "certificate."));
 	g_variant_builder_add(&b, "{sv}", "Module", g_variant_new_string("opensc-pkcs11.so"));
 	g_variant_builder_add(&b, "{sv}", "Error", g_variant_new_string(""));
 	return g_variant_builder_end(&b);
@@ -708,5 +798,24 @@ fake_certificate_props(const gchar *spec, const gchar *token_path)
 	g_variant_builder_add(&b, "{sv}", "Error", g_variant_new_string(""));
 	g_variant_builder_add(&b, "{sv}", "Token", g_variant_new_object_path(token_path));
 	g_variant_builder_add(&b, "{sv}", "Status", g_variant_new_string(p[3]));
+	return g_variant_builder_end(&b);
+}
+
+/* Advice, a(sss), from "code|severity|text;code|severity|text" ("" for none) */
+GVariant *
+fake_advice(const gchar *spec)
+{
+	g_auto(GStrv) items = g_strsplit(spec, ";", -1);
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a(sss)"));
+	for (guint i = 0; items[i] != NULL; i++) {
+		g_auto(GStrv) parts = g_strsplit(items[i], "|", 3);
+
+		if (items[i][0] == '\0')
+			continue;
+		g_assert_cmpuint(g_strv_length(parts), ==, 3);
+		g_variant_builder_add(&b, "(sss)", parts[0], parts[1], parts[2]);
+	}
 	return g_variant_builder_end(&b);
 }

@@ -57,6 +57,10 @@ typedef struct {
 	gboolean pcsc_available;
 	gchar *refresh_error; /* D-Bus error name Refresh returns, or NULL */
 	guint refresh_count;
+	gchar *reload_error; /* "D-Bus error name|message" ReloadConfig returns, or NULL */
+	guint reload_count;
+	gchar *forget_error;  /* D-Bus error name Forget returns, or NULL */
+	GPtrArray *forgotten; /* of gchar*: the tokens Forget dropped */
 	GMutex mutex;
 	GCond cond;
 	gboolean ready;
@@ -76,6 +80,8 @@ void fake_remove_reader_func(Fake *fake, gconstpointer data);
 void fake_set_card_func(Fake *fake, gconstpointer data);
 void fake_set_pcsc_func(Fake *fake, gconstpointer data);
 void fake_set_refresh_error_func(Fake *fake, gconstpointer data);
+void fake_set_reload_error_func(Fake *fake, gconstpointer data);
+void fake_set_forget_error_func(Fake *fake, gconstpointer data);
 void fake_remove_object_func(Fake *fake, gconstpointer data);
 
 void fake_add(Fake *fake, const gchar *path, const gchar *iface, GVariant *props);
@@ -87,6 +93,7 @@ GVariant *fake_token_props(const gchar *label,
 			   const gchar *const *certificates,
 			   const gchar *user_pin_state);
 GVariant *fake_certificate_props(const gchar *spec, const gchar *token_path);
+GVariant *fake_advice(const gchar *spec);
 
 /* the client side */
 

@@ -40,6 +40,7 @@ tokenwatch_enum_value(const gchar *type_name, const gchar *nick)
 	g_type_ensure(TOKENWATCH_TYPE_PIN_STATE);
 	g_type_ensure(TOKENWATCH_TYPE_CERTIFICATE_KIND);
 	g_type_ensure(TOKENWATCH_TYPE_CERTIFICATE_STATUS);
+	g_type_ensure(TOKENWATCH_TYPE_ADVICE_SEVERITY);
 	klass = g_type_class_ref(g_type_from_name(type_name));
 	value = g_enum_get_value_by_nick(klass, nick);
 	return value != NULL ? value->value : -1;
@@ -71,6 +72,11 @@ test_card_state_enum(void)
 	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateStatus", "revoked-by-device"),
 			==, TOKENWATCH_CERTIFICATE_STATUS_REVOKED_BY_DEVICE);
 	g_assert_cmpint(tokenwatch_enum_value("TokenwatchCertificateStatus", "unknown"), ==, 0);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchAdviceSeverity", "critical"), ==,
+			TOKENWATCH_ADVICE_SEVERITY_CRITICAL);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchAdviceSeverity", "info"), ==,
+			TOKENWATCH_ADVICE_SEVERITY_INFO);
+	g_assert_cmpint(tokenwatch_enum_value("TokenwatchAdviceSeverity", "unknown"), ==, 0);
 	g_assert_true(TOKENWATCH_CHECK_VERSION(0, 0, 1));
 	g_assert_false(TOKENWATCH_CHECK_VERSION(TOKENWATCH_MAJOR_VERSION + 1, 0, 0));
 }
@@ -311,6 +317,134 @@ test_refresh(void)
 	g_assert_nonnull(strstr(error->message, "refresh refused"));
 }
 
+static void
+bool_result_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	GAsyncResult **result = user_data;
+
+	*result = g_object_ref(res);
+}
+
+static void
+test_forget(void)
+{
+	g_autoptr(Fake) fake = fake_new();
+	g_autoptr(TokenwatchClient) client = NULL;
+	g_autoptr(Recorder) rec = NULL;
+	g_autoptr(TokenwatchToken) token_a = NULL;
+	g_autoptr(TokenwatchToken) token_q = NULL;
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+	const gchar *certs_a[] = {PATH_CERT_1, NULL};
+
+	fake_add(fake, PATH_TOKEN_A, FAKE_IFACE_TOKEN,
+		 fake_token_props("ProID+Q", "1234", "/", certs_a, "ok"));
+	fake_add(fake, PATH_TOKEN_Q, FAKE_IFACE_TOKEN,
+		 fake_token_props("ProID+Q QSCD", "1234", "/", NULL, "ok"));
+	fake_add(fake, PATH_CERT_1, FAKE_IFACE_CERTIFICATE,
+		 fake_certificate_props(CERT_1, PATH_TOKEN_A));
+	client = client_new_async();
+	rec = recorder_new(client);
+	token_a = g_object_ref(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A));
+	token_q = g_object_ref(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_Q));
+
+	/* the token goes, and its certificate with it */
+	g_assert_true(tokenwatch_client_forget(client, token_a, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(fake->forgotten->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(fake->forgotten, 0), ==, PATH_TOKEN_A);
+	WAIT_FOR(recorder_has(rec, "token-removed ProID+Q 1234"));
+	WAIT_FOR(recorder_has(rec, "certificate-removed Jan Novák 1234567890123456789"));
+	g_assert_null(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A));
+
+	/* again: tokenwatchd no longer knows it */
+	g_assert_false(tokenwatch_client_forget(client, token_a, NULL, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_NOT_FOUND);
+	g_assert_nonnull(strstr(error->message, "Forgetting token " PATH_TOKEN_A " failed: "));
+	g_assert_nonnull(strstr(error->message, "no such token"));
+	g_assert_null(strstr(error->message, "GDBus.Error"));
+	g_clear_error(&error);
+	tokenwatch_client_forget_async(client, token_a, NULL, bool_result_cb, &res);
+	WAIT_FOR(res != NULL);
+	g_assert_false(tokenwatch_client_forget_finish(client, res, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_clear_object(&res);
+
+	/* polkit says no */
+	fake_run(fake, fake_set_forget_error_func,
+		 "io.github.tokenwatch.TokenWatch1.Error.PermissionDenied");
+	tokenwatch_client_forget_async(client, token_q, NULL, bool_result_cb, &res);
+	WAIT_FOR(res != NULL);
+	g_assert_false(tokenwatch_client_forget_finish(client, res, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+	g_clear_object(&res);
+	fake_run(fake, fake_set_forget_error_func, NULL);
+
+	tokenwatch_client_forget_async(client, token_q, NULL, bool_result_cb, &res);
+	WAIT_FOR(res != NULL);
+	g_assert_true(tokenwatch_client_forget_finish(client, res, &error));
+	g_assert_no_error(error);
+	g_clear_object(&res);
+	WAIT_FOR(recorder_has(rec, "token-removed ProID+Q QSCD 1234"));
+
+	/* tokenwatchd gone */
+	g_clear_pointer(&fake, fake_free);
+	WAIT_FOR(!tokenwatch_client_get_daemon_running(client));
+	g_assert_false(tokenwatch_client_forget(client, token_q, NULL, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_NO_SERVICE);
+}
+
+static void
+test_reload_config(void)
+{
+	g_autoptr(Fake) fake = fake_new();
+	g_autoptr(TokenwatchClient) client = client_new_async();
+	g_autoptr(GAsyncResult) res = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(tokenwatch_client_reload_config(client, NULL, &error));
+	g_assert_no_error(error);
+	tokenwatch_client_reload_config_async(client, NULL, bool_result_cb, &res);
+	WAIT_FOR(res != NULL);
+	g_assert_true(tokenwatch_client_reload_config_finish(client, res, &error));
+	g_assert_no_error(error);
+	g_clear_object(&res);
+	g_assert_cmpuint(fake->reload_count, ==, 2);
+
+	/* an invalid file: the message says where */
+	fake_run(fake, fake_set_reload_error_func,
+		 "io.github.tokenwatch.TokenWatch1.Error.InvalidArgument|"
+		 "/etc/tokenwatch/tokenwatch.conf: [Warnings] WarnDaysBeforeExpiry: "
+		 "“soon” is not a number");
+	g_assert_false(tokenwatch_client_reload_config(client, NULL, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_INVALID_ARGUMENT);
+	g_assert_cmpstr(error->message, ==,
+			"Reloading the configuration failed: /etc/tokenwatch/tokenwatch.conf: "
+			"[Warnings] WarnDaysBeforeExpiry: “soon” is not a number");
+	g_clear_error(&error);
+	tokenwatch_client_reload_config_async(client, NULL, bool_result_cb, &res);
+	WAIT_FOR(res != NULL);
+	g_assert_false(tokenwatch_client_reload_config_finish(client, res, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_clear_object(&res);
+	g_assert_cmpuint(fake->reload_count, ==, 2);
+
+	fake_run(fake, fake_set_reload_error_func, "org.freedesktop.DBus.Error.AccessDenied|no");
+	g_assert_false(tokenwatch_client_reload_config(client, NULL, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_PERMISSION_DENIED);
+	g_clear_error(&error);
+
+	g_clear_pointer(&fake, fake_free);
+	WAIT_FOR(!tokenwatch_client_get_daemon_running(client));
+	tokenwatch_client_reload_config_async(client, NULL, bool_result_cb, &res);
+	WAIT_FOR(res != NULL);
+	g_assert_false(tokenwatch_client_reload_config_finish(client, res, &error));
+	g_assert_error(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_NO_SERVICE);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -329,6 +463,8 @@ main(int argc, char *argv[])
 	g_test_add_func("/client/events", test_events);
 	g_test_add_func("/client/restart", test_restart);
 	g_test_add_func("/client/refresh", test_refresh);
+	g_test_add_func("/client/forget", test_forget);
+	g_test_add_func("/client/reload-config", test_reload_config);
 	rc = g_test_run();
 
 	g_test_dbus_down(bus);

@@ -205,6 +205,8 @@ test_tokens_events(void)
 		    g_variant_new("(ois)", FAKE_CERTIFICATES_PATH "unknown", 1, "critical"));
 	fake_signal(fake, "ExpiryWarning", g_variant_new("(ois)", PATH_CERT_1, 14, "warning"));
 	WAIT_FOR(recorder_has(rec, "expiry-warning 1234567890123456789 14 warning"));
+	fake_signal(fake, "ExpiryWarning", g_variant_new("(ois)", PATH_CERT_1, -3, "expired"));
+	WAIT_FOR(recorder_has(rec, "expiry-warning 1234567890123456789 -3 expired"));
 	fake_signal(fake, "DeviceCertificationEnding",
 		    g_variant_new("(oi)", FAKE_TOKENS_PATH "unknown", 1));
 	fake_signal(fake, "DeviceCertificationEnding", g_variant_new("(oi)", PATH_TOKEN_A, 90));
@@ -251,6 +253,220 @@ test_tokens_events(void)
 	g_assert_null(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A));
 	g_signal_handlers_disconnect_by_data(token, rec);
 	g_signal_handlers_disconnect_by_data(cert, rec);
+}
+
+/* "code severity-nick text" for each advice */
+static gchar *
+advice_to_string(GPtrArray *advice)
+{
+	g_autoptr(GString) str = g_string_new(NULL);
+
+	for (guint i = 0; i < advice->len; i++) {
+		TokenwatchAdvice *item = g_ptr_array_index(advice, i);
+		g_autoptr(GEnumClass) klass = g_type_class_ref(TOKENWATCH_TYPE_ADVICE_SEVERITY);
+
+		g_string_append_printf(
+			str, "%s%s %s %s", i > 0 ? ";" : "", tokenwatch_advice_get_code(item),
+			g_enum_get_value(klass, tokenwatch_advice_get_severity(item))->value_nick,
+			tokenwatch_advice_get_text(item));
+	}
+	return g_string_free(g_steal_pointer(&str), FALSE);
+}
+
+static guint
+count_events(Recorder *rec, const gchar *prefix)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < rec->events->len; i++) {
+		if (g_str_has_prefix(g_ptr_array_index(rec->events, i), prefix))
+			n++;
+	}
+	return n;
+}
+
+static void
+test_advice(void)
+{
+	g_autoptr(Fake) fake = fake_new();
+	g_autoptr(TokenwatchClient) client = client_new_async();
+	g_autoptr(Recorder) rec = recorder_new(client);
+	g_autoptr(GPtrArray) advice = NULL;
+	g_autoptr(GPtrArray) advice_prop = NULL;
+	g_autoptr(TokenwatchAdvice) kept = NULL;
+	g_autofree gchar *str = NULL;
+	TokenwatchToken *token;
+
+	fake_add(fake, PATH_TOKEN_A, FAKE_IFACE_TOKEN,
+		 fake_token_props("ProID+Q", "1234", "/", NULL, "ok"));
+	fake_add(fake, PATH_TOKEN_P, FAKE_IFACE_TOKEN,
+		 g_variant_new_parsed("{'Label': <'Partial'>}"));
+	WAIT_FOR(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_P) != NULL);
+	token = tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A);
+	g_signal_connect(token, "notify", G_CALLBACK(recorder_notify_cb), rec);
+
+	/* in the daemon's order */
+	advice = tokenwatch_token_get_advice(token);
+	str = advice_to_string(advice);
+	g_assert_cmpstr(str, ==,
+			"factory-pin warning The PUK is still the factory PUK: change it.;"
+			"unpaired-keys info 1 key has no certificate.");
+	g_clear_pointer(&str, g_free);
+	g_object_get(token, "advice", &advice_prop, NULL);
+	str = advice_to_string(advice_prop);
+	g_assert_cmpstr(str, ==,
+			"factory-pin warning The PUK is still the factory PUK: change it.;"
+			"unpaired-keys info 1 key has no certificate.");
+	g_clear_pointer(&str, g_free);
+	g_clear_pointer(&advice_prop, g_ptr_array_unref);
+	/* the array holds no references: what is kept beyond the main loop is
+	 * referenced */
+	kept = tokenwatch_advice_ref(g_ptr_array_index(advice, 0));
+	g_clear_pointer(&advice, g_ptr_array_unref);
+
+	/* missing: none */
+	advice = tokenwatch_token_get_advice(
+		tokenwatch_client_get_token_by_path(client, PATH_TOKEN_P));
+	g_assert_cmpuint(advice->len, ==, 0);
+	g_clear_pointer(&advice, g_ptr_array_unref);
+
+	/* a change is notified once, a severity we do not know is unknown */
+	fake_set(fake, PATH_TOKEN_A, "Advice",
+		 fake_advice("pin-locked|apocalyptic|The PIN is blocked.;"
+			     "qualified-area-full|warning|Remove \"Jan Novák 2023\": it expired."));
+	WAIT_FOR(count_events(rec, "notify advice") == 1);
+	advice = tokenwatch_token_get_advice(token);
+	str = advice_to_string(advice);
+	g_assert_cmpstr(str, ==,
+			"pin-locked unknown The PIN is blocked.;"
+			"qualified-area-full warning Remove \"Jan Novák 2023\": it expired.");
+	g_clear_pointer(&str, g_free);
+	g_clear_pointer(&advice, g_ptr_array_unref);
+
+	/* what was kept stays as it was */
+	g_assert_cmpstr(tokenwatch_advice_get_code(kept), ==, "factory-pin");
+	g_assert_cmpint(tokenwatch_advice_get_severity(kept), ==,
+			TOKENWATCH_ADVICE_SEVERITY_WARNING);
+
+	/* the same advice again is no change; none is one */
+	fake_set(fake, PATH_TOKEN_A, "Advice",
+		 fake_advice("pin-locked|apocalyptic|The PIN is blocked.;"
+			     "qualified-area-full|warning|Remove \"Jan Novák 2023\": it expired."));
+	fake_set(fake, PATH_TOKEN_A, "Error", g_variant_new_string("sync"));
+	WAIT_FOR(g_strcmp0(tokenwatch_token_get_error(token), "sync") == 0);
+	g_assert_cmpuint(count_events(rec, "notify advice"), ==, 1);
+	fake_set(fake, PATH_TOKEN_A, "Advice", fake_advice(""));
+	WAIT_FOR(count_events(rec, "notify advice") == 2);
+	advice = tokenwatch_token_get_advice(token);
+	g_assert_cmpuint(advice->len, ==, 0);
+	g_signal_handlers_disconnect_by_data(token, rec);
+}
+
+static void
+test_remembered_token(void)
+{
+	g_autoptr(Fake) fake = fake_new();
+	g_autoptr(TokenwatchClient) client = NULL;
+	g_autoptr(Recorder) rec = NULL;
+	g_autoptr(GPtrArray) tokens = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *reader_path = fake_reader_path("Reader A");
+	g_autofree gchar *reader_spec = g_strdup_printf("Reader A|empty|");
+	TokenwatchToken *token;
+
+	/* a token whose card is out: remembered, with no reader */
+	fake_run(fake, fake_add_reader_func, reader_spec);
+	fake_add(fake, PATH_TOKEN_A, FAKE_IFACE_TOKEN,
+		 fake_token_props("ProID+Q", "1234", "/", NULL, "ok"));
+	client = tokenwatch_client_new_for_bus(G_BUS_TYPE_SESSION, NULL, &error);
+	g_assert_no_error(error);
+	rec = recorder_new(client);
+	tokens = tokenwatch_client_get_tokens(client);
+	g_assert_cmpuint(tokens->len, ==, 1);
+	token = g_ptr_array_index(tokens, 0);
+	g_assert_false(tokenwatch_token_get_present(token));
+	g_assert_null(tokenwatch_token_get_reader_path(token));
+	g_assert_cmpuint(tokenwatch_token_get_last_seen(token), ==, 1700000100);
+	g_assert_cmpstr(tokenwatch_token_get_device_name(token), ==, "ProID+Q gen. 2");
+	g_signal_connect(token, "notify", G_CALLBACK(recorder_notify_cb), rec);
+
+	/* the card comes back: the same object */
+	fake_set(fake, PATH_TOKEN_A, "Reader", g_variant_new_object_path(reader_path));
+	fake_set(fake, PATH_TOKEN_A, "Present", g_variant_new_boolean(TRUE));
+	WAIT_FOR(recorder_has(rec, "notify present TRUE"));
+	g_assert_cmpstr(tokenwatch_token_get_reader_path(token), ==, reader_path);
+	g_assert_true(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A) == token);
+
+	/* and goes again: no token-removed */
+	fake_set(fake, PATH_TOKEN_A, "Present", g_variant_new_boolean(FALSE));
+	fake_set(fake, PATH_TOKEN_A, "Reader", g_variant_new_object_path("/"));
+	WAIT_FOR(recorder_has(rec, "notify reader-path NULL"));
+	g_assert_false(tokenwatch_token_get_present(token));
+	g_assert_false(recorder_has(rec, "token-removed ProID+Q 1234"));
+	g_assert_true(tokenwatch_client_get_token_by_path(client, PATH_TOKEN_A) == token);
+	g_signal_handlers_disconnect_by_data(token, rec);
+}
+
+static gchar *
+certificates_to_string(GPtrArray *certs)
+{
+	g_autoptr(GString) str = g_string_new(NULL);
+
+	for (guint i = 0; i < certs->len; i++)
+		g_string_append_printf(str, "%s%s", i > 0 ? " " : "",
+				       tokenwatch_certificate_get_serial_number_decimal(
+					       g_ptr_array_index(certs, i)));
+	return g_string_free(g_steal_pointer(&str), FALSE);
+}
+
+static void
+test_certificates_expiring(void)
+{
+	g_autoptr(Fake) fake = fake_new();
+	g_autoptr(TokenwatchClient) client = NULL;
+	g_autoptr(GError) error = NULL;
+	const struct {
+		const gchar *within;
+		const gchar *expected;
+	} cases[] = {
+		/* by effective end; for the same end, by name */
+		{"0", "3 4 5"},	       {"13", "3 4 5"},		  {"14", "3 4 1 5"},
+		{"60", "3 4 1 8 2 5"}, {"4000", "3 4 1 8 2 5 7"},
+	};
+	const gchar *specs[] = {
+		"Jan Novák|1|qualified-esign-qscd|expiring|14",
+		"Jan Novák|2|non-qualified-personal|valid|60",
+		"Jan Novák|3|qualified-esign-qscd|expired|-30",
+		"Jan Novák|4|qualified-esign-qscd|revoked-by-device|-2",
+		/* revoked, whatever its days say */
+		"Eva Nová|5|qualified-esign-qscd|revoked-by-device|400",
+		"Jan Novák|6|qualified-esign-qscd|superseded|5",
+		"Jan Novák|7|ca|valid|3000",
+		/* a status from a newer tokenwatchd: by its days */
+		"Adam Starý|8|qualified-esign|dormant|60",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
+		g_autofree gchar *path = g_strdup_printf("%s%u", FAKE_CERTIFICATES_PATH, i);
+
+		fake_add(fake, path, FAKE_IFACE_CERTIFICATE,
+			 fake_certificate_props(specs[i], PATH_TOKEN_A));
+	}
+	/* a certificate whose end is not known */
+	fake_add(fake, FAKE_CERTIFICATES_PATH "unknown", FAKE_IFACE_CERTIFICATE,
+		 g_variant_new_parsed("{'CommonName': <'Broken'>, 'Status': <'valid'>, "
+				      "'SerialNumberDecimal': <'9'>}"));
+	client = tokenwatch_client_new_for_bus(G_BUS_TYPE_SESSION, NULL, &error);
+	g_assert_no_error(error);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		guint within = (guint)g_ascii_strtoull(cases[i].within, NULL, 10);
+		g_autoptr(GPtrArray) certs =
+			tokenwatch_client_get_certificates_expiring(client, within);
+		g_autofree gchar *str = certificates_to_string(certs);
+
+		g_assert_cmpstr(str, ==, cases[i].expected);
+	}
 }
 
 static void
@@ -337,6 +553,9 @@ main(int argc, char *argv[])
 	g_test_add_func("/objects/tokens-initial", test_tokens_initial);
 	g_test_add_func("/objects/tokens-events", test_tokens_events);
 	g_test_add_func("/objects/certificate-data", test_certificate_data);
+	g_test_add_func("/objects/advice", test_advice);
+	g_test_add_func("/objects/remembered-token", test_remembered_token);
+	g_test_add_func("/objects/certificates-expiring", test_certificates_expiring);
 	rc = g_test_run();
 
 	g_test_dbus_down(bus);

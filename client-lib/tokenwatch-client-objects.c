@@ -546,3 +546,76 @@ tokenwatch_client_get_certificates_for_token(TokenwatchClient *self, TokenwatchT
 	return tokenwatch_client_lookup_paths(self->certificates,
 					      tokenwatch_token_get_certificate_paths(token));
 }
+
+/* whether @cert needs renewing within @within_days, or is past use */
+static gboolean
+tokenwatch_client_certificate_is_expiring(TokenwatchCertificate *cert, guint within_days)
+{
+	switch (tokenwatch_certificate_get_status(cert)) {
+	case TOKENWATCH_CERTIFICATE_STATUS_SUPERSEDED:
+		return FALSE;
+	case TOKENWATCH_CERTIFICATE_STATUS_EXPIRED:
+	case TOKENWATCH_CERTIFICATE_STATUS_REVOKED_BY_DEVICE:
+		return TRUE;
+	default:
+		break;
+	}
+	if (tokenwatch_certificate_get_effective_not_after(cert) == 0)
+		return FALSE;
+	return (gint64)tokenwatch_certificate_get_days_left(cert) <= (gint64)within_days;
+}
+
+static gint
+tokenwatch_client_certificate_end_compare(gconstpointer a, gconstpointer b)
+{
+	TokenwatchCertificate *cert_a = *(TokenwatchCertificate *const *)a;
+	TokenwatchCertificate *cert_b = *(TokenwatchCertificate *const *)b;
+	guint64 end_a = tokenwatch_certificate_get_effective_not_after(cert_a);
+	guint64 end_b = tokenwatch_certificate_get_effective_not_after(cert_b);
+
+	/* an unknown end (0) is not the most urgent */
+	if (end_a != end_b) {
+		if (end_a == 0 || end_b == 0)
+			return end_a == 0 ? 1 : -1;
+		return end_a < end_b ? -1 : 1;
+	}
+	return tokenwatch_client_certificate_compare(a, b);
+}
+
+/**
+ * tokenwatch_client_get_certificates_expiring:
+ * @self: a #TokenwatchClient
+ * @within_days: how many days ahead to look
+ *
+ * Gets the certificates that need renewing: those whose
+ * #TokenwatchCertificate:days-left is @within_days or less, and those that
+ * are already expired or revoked because the QSCD certification of their
+ * device ended, whatever their days left. Superseded certificates (a
+ * renewed one is known) and certificates whose end is unknown are left
+ * out. The most urgent come first: they are sorted by
+ * #TokenwatchCertificate:effective-not-after, then by common name. The
+ * array does not hold references on the certificates.
+ *
+ * Returns: (transfer container) (element-type TokenwatchCertificate): the
+ *   certificates, possibly none
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+tokenwatch_client_get_certificates_expiring(TokenwatchClient *self, guint within_days)
+{
+	GPtrArray *array;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_return_val_if_fail(TOKENWATCH_IS_CLIENT(self), NULL);
+
+	array = g_ptr_array_new();
+	g_hash_table_iter_init(&iter, self->certificates);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		if (tokenwatch_client_certificate_is_expiring(value, within_days))
+			g_ptr_array_add(array, value);
+	}
+	g_ptr_array_sort(array, tokenwatch_client_certificate_end_compare);
+	return array;
+}

@@ -12,10 +12,11 @@
 G_BEGIN_DECLS
 
 /*
- * TokenwatchClient is spread over three files:
+ * TokenwatchClient is spread over four files:
  *   tokenwatch-client.c          the type: construction, properties, signals
  *   tokenwatch-client-objects.c  readers, tokens and certificates below the
  *                                ObjectManager, and the Manager's signals
+ *   tokenwatch-client-calls.c    the Manager's methods, asynchronous
  *   tokenwatch-client-sync.c     the synchronous wrappers
  */
 
@@ -61,6 +62,12 @@ G_GNUC_INTERNAL
 void tokenwatch_client_objects_dispose(TokenwatchClient *self);
 G_GNUC_INTERNAL
 void tokenwatch_client_objects_finalize(TokenwatchClient *self);
+
+/* tokenwatch-client-calls.c */
+G_GNUC_INTERNAL
+void tokenwatch_client_call_error(TokenwatchClient *self, GError **error, const gchar *prefix);
+G_GNUC_INTERNAL
+gchar *tokenwatch_client_forget_error_prefix(TokenwatchToken *token);
 
 /* tokenwatch-client-sync.c */
 G_GNUC_INTERNAL

@@ -97,6 +97,34 @@ tokenwatch_client_new_for_bus(GBusType bus_type, GCancellable *cancellable, GErr
 			      NULL);
 }
 
+/* calls @method of the Manager with @parameters (floating, or %NULL) */
+static gboolean
+tokenwatch_client_call_sync(TokenwatchClient *self,
+			    const gchar *method,
+			    GVariant *parameters,
+			    GDBusCallFlags flags,
+			    const gchar *error_prefix,
+			    GCancellable *cancellable,
+			    GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+
+	if (self->manager == NULL) {
+		if (parameters != NULL)
+			g_variant_unref(g_variant_ref_sink(parameters));
+		g_set_error_literal(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_FAILED,
+				    "the client is not initialized");
+		return FALSE;
+	}
+	reply = g_dbus_proxy_call_sync(G_DBUS_PROXY(self->manager), method, parameters, flags, -1,
+				       cancellable, error);
+	if (reply == NULL) {
+		tokenwatch_client_call_error(self, error, error_prefix);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * tokenwatch_client_refresh:
  * @self: a #TokenwatchClient
@@ -118,15 +146,69 @@ tokenwatch_client_refresh(TokenwatchClient *self, GCancellable *cancellable, GEr
 	g_return_val_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable), FALSE);
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
-	if (self->manager == NULL) {
-		g_set_error_literal(error, TOKENWATCH_ERROR, TOKENWATCH_ERROR_FAILED,
-				    "the client is not initialized");
-		return FALSE;
-	}
-	if (!tw_dbus_manager_call_refresh_sync(self->manager, cancellable, error)) {
-		tokenwatch_proxy_convert_error(self->bus_type, error);
-		g_prefix_error(error, _("Refreshing the reader list failed: "));
-		return FALSE;
-	}
-	return TRUE;
+	return tokenwatch_client_call_sync(self, "Refresh", NULL, G_DBUS_CALL_FLAGS_NONE,
+					   _("Refreshing the reader list failed: "), cancellable,
+					   error);
+}
+
+/**
+ * tokenwatch_client_forget:
+ * @self: a #TokenwatchClient
+ * @token: a #TokenwatchToken of @self
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @error: return location for a #GError, or %NULL
+ *
+ * Synchronous version of tokenwatch_client_forget_async(): blocks until
+ * tokenwatchd has forgotten @token. The client learns that the token and
+ * its certificates went away only when its main context runs next.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set, e.g. to
+ *   %TOKENWATCH_ERROR_NOT_FOUND when tokenwatchd does not know the token
+ *   (any more)
+ *
+ * Since: 0.1
+ */
+gboolean
+tokenwatch_client_forget(TokenwatchClient *self,
+			 TokenwatchToken *token,
+			 GCancellable *cancellable,
+			 GError **error)
+{
+	g_autofree gchar *prefix = NULL;
+
+	g_return_val_if_fail(TOKENWATCH_IS_CLIENT(self), FALSE);
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(token), FALSE);
+	g_return_val_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable), FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	prefix = tokenwatch_client_forget_error_prefix(token);
+	return tokenwatch_client_call_sync(
+		self, "Forget", g_variant_new("(o)", tokenwatch_token_get_object_path(token)),
+		G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, prefix, cancellable, error);
+}
+
+/**
+ * tokenwatch_client_reload_config:
+ * @self: a #TokenwatchClient
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @error: return location for a #GError, or %NULL
+ *
+ * Synchronous version of tokenwatch_client_reload_config_async(): blocks
+ * until tokenwatchd has reloaded its configuration.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set, e.g. to
+ *   %TOKENWATCH_ERROR_INVALID_ARGUMENT when the configuration is not valid
+ *
+ * Since: 0.1
+ */
+gboolean
+tokenwatch_client_reload_config(TokenwatchClient *self, GCancellable *cancellable, GError **error)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_CLIENT(self), FALSE);
+	g_return_val_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable), FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	return tokenwatch_client_call_sync(
+		self, "ReloadConfig", NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+		_("Reloading the configuration failed: "), cancellable, error);
 }

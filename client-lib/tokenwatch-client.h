@@ -62,6 +62,8 @@ TokenwatchCertificate *tokenwatch_client_get_certificate_by_path(TokenwatchClien
 GPtrArray *
 tokenwatch_client_get_certificates_for_token(TokenwatchClient *self,
 					     TokenwatchToken *token) G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray *tokenwatch_client_get_certificates_expiring(TokenwatchClient *self,
+						       guint within_days) G_GNUC_WARN_UNUSED_RESULT;
 
 void tokenwatch_client_refresh_async(TokenwatchClient *self,
 				     GCancellable *cancellable,
@@ -71,5 +73,25 @@ gboolean
 tokenwatch_client_refresh_finish(TokenwatchClient *self, GAsyncResult *res, GError **error);
 gboolean
 tokenwatch_client_refresh(TokenwatchClient *self, GCancellable *cancellable, GError **error);
+
+void tokenwatch_client_forget_async(TokenwatchClient *self,
+				    TokenwatchToken *token,
+				    GCancellable *cancellable,
+				    GAsyncReadyCallback callback,
+				    gpointer user_data);
+gboolean tokenwatch_client_forget_finish(TokenwatchClient *self, GAsyncResult *res, GError **error);
+gboolean tokenwatch_client_forget(TokenwatchClient *self,
+				  TokenwatchToken *token,
+				  GCancellable *cancellable,
+				  GError **error);
+
+void tokenwatch_client_reload_config_async(TokenwatchClient *self,
+					   GCancellable *cancellable,
+					   GAsyncReadyCallback callback,
+					   gpointer user_data);
+gboolean
+tokenwatch_client_reload_config_finish(TokenwatchClient *self, GAsyncResult *res, GError **error);
+gboolean
+tokenwatch_client_reload_config(TokenwatchClient *self, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -136,4 +136,27 @@ typedef enum {
 	TOKENWATCH_CERTIFICATE_STATUS_REVOKED_BY_DEVICE,
 } TokenwatchCertificateStatus;
 
+/**
+ * TokenwatchAdviceSeverity:
+ * @TOKENWATCH_ADVICE_SEVERITY_UNKNOWN: tokenwatchd reported a severity this
+ *   version of the library does not know.
+ * @TOKENWATCH_ADVICE_SEVERITY_INFO: Worth knowing; nothing needs to be done
+ *   soon.
+ * @TOKENWATCH_ADVICE_SEVERITY_WARNING: Something should be done soon.
+ * @TOKENWATCH_ADVICE_SEVERITY_CRITICAL: Something must be done now, or has
+ *   already gone wrong.
+ *
+ * How urgent a #TokenwatchAdvice is. The values grow with the urgency. The
+ * GEnum nicks ("unknown", "info", "warning", "critical") are the strings
+ * used on D-Bus ("unknown" is never sent).
+ *
+ * Since: 0.1
+ */
+typedef enum {
+	TOKENWATCH_ADVICE_SEVERITY_UNKNOWN,
+	TOKENWATCH_ADVICE_SEVERITY_INFO,
+	TOKENWATCH_ADVICE_SEVERITY_WARNING,
+	TOKENWATCH_ADVICE_SEVERITY_CRITICAL,
+} TokenwatchAdviceSeverity;
+
 G_END_DECLS

@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include "tokenwatch-advice-private.h"
 #include "tokenwatch-enum-types.h"
 #include "tokenwatch-proxy-private.h"
 #include "tokenwatch-token-private.h"
@@ -20,9 +21,11 @@
  * tokenwatch_client_get_tokens() or from its #TokenwatchClient::token-added
  * signal. The properties mirror the D-Bus object
  * `io.github.tokenwatch.TokenWatch1.Token` and emit #GObject::notify when
- * tokenwatchd changes them. A token that was pulled out may stay known with
- * #TokenwatchToken:present %FALSE; after #TokenwatchClient::token-removed the
- * object no longer changes. Everything here comes from public data:
+ * tokenwatchd changes them. A token whose card was pulled out stays known
+ * ("remembered") with #TokenwatchToken:present %FALSE and no
+ * #TokenwatchToken:reader-path, until it comes back or is forgotten with
+ * tokenwatch_client_forget_async(); after #TokenwatchClient::token-removed
+ * the object no longer changes. Everything here comes from public data:
  * tokenwatch never logs in.
  *
  * Since: 0.1
@@ -48,6 +51,7 @@ enum {
 	PROP_QSCD_CERTIFIED_UNTIL,
 	PROP_QUALIFIED,
 	PROP_UNPAIRED_KEYS,
+	PROP_ADVICE,
 	PROP_MODULE,
 	PROP_ERROR,
 	N_PROPS,
@@ -90,11 +94,29 @@ static const gchar *const tokenwatch_token_dbus_names[N_PROPS] = {
 #define TOKENWATCH_TOKEN_PROP_FLAGS \
 	(G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
 
+/* Advice, an a(sss), is not one of the types tokenwatch_proxy_values_sync()
+ * knows: it is mirrored here, into an array that is replaced, never changed */
+static void
+tokenwatch_token_sync_advice(TokenwatchToken *self)
+{
+	g_autoptr(GVariant) variant =
+		g_dbus_proxy_get_cached_property(G_DBUS_PROXY(self->proxy), "Advice");
+	g_autoptr(GPtrArray) advice = tokenwatch_advice_array_from_variant(variant);
+
+	if (tokenwatch_advice_array_equal(g_value_get_boxed(&self->values[PROP_ADVICE]), advice))
+		return;
+	g_value_take_boxed(&self->values[PROP_ADVICE], g_steal_pointer(&advice));
+	g_object_notify_by_pspec(G_OBJECT(self), props[PROP_ADVICE]);
+}
+
 static void
 tokenwatch_token_sync(TokenwatchToken *self)
 {
+	g_object_freeze_notify(G_OBJECT(self));
 	tokenwatch_proxy_values_sync(G_OBJECT(self), G_DBUS_PROXY(self->proxy), props,
 				     tokenwatch_token_dbus_names, self->values, N_PROPS);
+	tokenwatch_token_sync_advice(self);
+	g_object_thaw_notify(G_OBJECT(self));
 }
 
 static void
@@ -144,6 +166,8 @@ static void
 tokenwatch_token_init(TokenwatchToken *self)
 {
 	tokenwatch_proxy_values_init(self->values, props, N_PROPS);
+	g_value_take_boxed(&self->values[PROP_ADVICE],
+			   g_ptr_array_new_with_free_func((GDestroyNotify)tokenwatch_advice_unref));
 }
 
 static GParamSpec *
@@ -360,6 +384,19 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	 */
 	props[PROP_UNPAIRED_KEYS] = g_param_spec_uint("unpaired-keys", NULL, NULL, 0, G_MAXUINT, 0,
 						      TOKENWATCH_TOKEN_PROP_FLAGS);
+
+	/**
+	 * TokenwatchToken:advice: (type GPtrArray(TokenwatchAdvice))
+	 *
+	 * What the owner of the token should know or do, most severe first
+	 * (D-Bus property `Advice`): a #GPtrArray of #TokenwatchAdvice, possibly
+	 * empty. The array is replaced, never changed, when tokenwatchd changes
+	 * the advice; do not change it either. See tokenwatch_token_get_advice().
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_ADVICE] = g_param_spec_boxed("advice", NULL, NULL, G_TYPE_PTR_ARRAY,
+						TOKENWATCH_TOKEN_PROP_FLAGS);
 
 	/**
 	 * TokenwatchToken:module:
@@ -709,6 +746,39 @@ tokenwatch_token_get_unpaired_keys(TokenwatchToken *self)
 {
 	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), 0);
 	return g_value_get_uint(&self->values[PROP_UNPAIRED_KEYS]);
+}
+
+/**
+ * tokenwatch_token_get_advice:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:advice: what the owner of the token should know or
+ * do, most severe first, e.g. that the factory PIN is still set or that the
+ * qualified area is full. The array is a snapshot: it does not follow later
+ * changes (watch #GObject::notify for "advice"). It does not hold
+ * references on the advice, which the token drops when tokenwatchd changes
+ * its advice: reference (tokenwatch_advice_ref()) those kept beyond the next
+ * return to the main loop.
+ *
+ * Returns: (transfer container) (element-type TokenwatchAdvice): a new array
+ *   of the advice, possibly empty; free it with g_ptr_array_unref()
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+tokenwatch_token_get_advice(TokenwatchToken *self)
+{
+	GPtrArray *advice;
+	GPtrArray *copy;
+
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+
+	/* not g_ptr_array_copy(): the copy would unref the advice */
+	advice = g_value_get_boxed(&self->values[PROP_ADVICE]);
+	copy = g_ptr_array_sized_new(advice->len);
+	for (guint i = 0; i < advice->len; i++)
+		g_ptr_array_add(copy, g_ptr_array_index(advice, i));
+	return copy;
 }
 
 /**

@@ -12,6 +12,7 @@
 
 #include <glib-object.h>
 
+#include "tokenwatch-advice.h"
 #include "tokenwatch-enums.h"
 
 G_BEGIN_DECLS
@@ -44,6 +45,7 @@ const gchar *tokenwatch_token_get_device_name(TokenwatchToken *self);
 guint64 tokenwatch_token_get_qscd_certified_until(TokenwatchToken *self);
 gboolean tokenwatch_token_get_qualified(TokenwatchToken *self);
 guint tokenwatch_token_get_unpaired_keys(TokenwatchToken *self);
+GPtrArray *tokenwatch_token_get_advice(TokenwatchToken *self) G_GNUC_WARN_UNUSED_RESULT;
 const gchar *tokenwatch_token_get_module(TokenwatchToken *self);
 const gchar *tokenwatch_token_get_error(TokenwatchToken *self);
 

@@ -8,6 +8,7 @@
 
 #define TOKENWATCH_INSIDE
 
+#include "tokenwatch-advice.h"
 #include "tokenwatch-certificate.h"
 #include "tokenwatch-client.h"
 #include "tokenwatch-enum-types.h"

@@ -216,6 +216,10 @@ tw_tracker_evaluate_token(TwTracker *self, TwToken *token, gint64 now, gint64 *n
 		gint fire = tw_tracker_due(device_days, until, now, tw_tracker_token_has,
 					   tw_tracker_token_add, token, FALSE, next);
 
+		/* ended already when first seen: the advice says so, "ending" would not */
+		if (now >= until)
+			fire = -1;
+
 		/* the end itself changes statuses and advice */
 		tw_tracker_consider(next, until, now);
 		if (fire > 0) {

@@ -358,7 +358,8 @@ class TestCli(twtest.TokenwatchTestCase):
         self.assertIn("0.1.0", r.stdout)
         j = json.loads(self.ctl("--json", "status").stdout)
         self.assertEqual(j, {"version": "0.1.0", "pcsc_available": True, "readers": 4,
-                             "cards": 1, "tokens": 1, "certificates": 0})
+                             "cards": 1, "tokens": 1, "tokens_present": 1,
+                             "tokens_remembered": 0, "certificates": 0})
         card.remove()
 
     def test_readers_text_and_json(self):
