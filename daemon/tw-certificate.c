@@ -97,7 +97,9 @@ void
 tw_certificate_add_warned(TwCertificate *self, const gchar *threshold)
 {
 	g_return_if_fail(TW_IS_CERTIFICATE(self));
-	g_hash_table_add(self->warned, g_strdup(threshold));
+	/* changed: it is remembered, in the state */
+	if (g_hash_table_add(self->warned, g_strdup(threshold)))
+		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
 /* Returns: (transfer full): the thresholds announced, sorted */

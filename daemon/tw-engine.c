@@ -12,6 +12,7 @@
 
 #include "tw-card-events.h"
 #include "tw-engine.h"
+#include "tw-keeper.h"
 #include "tw-names.h"
 
 struct _TwEngine {
@@ -31,6 +32,7 @@ struct _TwEngine {
 	TwClock *clock;
 	TwDevices *devices;
 	TwTracker *tracker;
+	TwKeeper *keeper;
 	/* reader name → generation: bumped on each card event, so that a read
 	 * that started before the card changed is dropped when it ends */
 	GHashTable *generations;
@@ -568,6 +570,16 @@ tw_engine_start(TwEngine *self, GError **error)
 	g_signal_connect(self->tracker, "certificate-renewed", G_CALLBACK(tw_engine_renewed_cb),
 			 self);
 	tw_tracker_set_config(self->tracker, self->config, self->devices);
+	/* what was remembered comes back before anything is read */
+	{
+		const gchar *dir = tw_config_get_state_dir(self->config);
+		g_autoptr(TwStore) store =
+			tw_store_new(dir != NULL ? dir : tw_store_default_directory(FALSE));
+
+		g_info("state in %s", tw_store_get_directory(store));
+		self->keeper = tw_keeper_new(self->tokens, store);
+		tw_keeper_restore(self->keeper);
+	}
 	tw_tracker_watch_renewals(self->tracker);
 	tw_tracker_evaluate(self->tracker);
 
@@ -587,6 +599,9 @@ tw_engine_stop(TwEngine *self)
 	tw_pcsc_monitor_stop(self->monitor);
 	if (self->p11 != NULL)
 		tw_p11_shutdown(self->p11);
+	/* what changed last is written before we go */
+	if (self->keeper != NULL)
+		tw_keeper_flush(self->keeper, 5000);
 }
 
 /* Re-read every reader and every token; while pcscd is away, try to reach it now. */
@@ -706,6 +721,7 @@ tw_engine_dispose(GObject *object)
 	}
 	if (self->readers != NULL)
 		g_ptr_array_set_size(self->readers, 0);
+	g_clear_object(&self->keeper);
 	g_clear_object(&self->tracker);
 	g_clear_object(&self->clock);
 	g_clear_object(&self->devices);

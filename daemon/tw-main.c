@@ -12,16 +12,20 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tw-config.h"
 #include "tw-daemon.h"
 #include "tw-engine.h"
+#include "tw-p11.h"
 #include "tw-sd.h"
+#include "tw-store.h"
 
 #define TW_LOG_DOMAINS                                                                 \
 	"TwMain TwDaemon TwEngine TwPcsc TwReader TwSd TwConfig TwP11 TwCert TwToken " \
-	"TwTokenSet TwCertificate TwClock TwTracker TwAdvice TwDevices TwStore"
+	"TwTokenSet TwCertificate TwClock TwTracker TwAdvice TwDevices TwStore TwKeeper"
 
 typedef struct {
 	GMainLoop *loop;
@@ -147,6 +151,8 @@ main(int argc, char **argv)
 		tw_config_add_module(config, opt_modules[i]);
 	if (opt_no_p11_kit)
 		tw_config_set_use_p11_kit(config, FALSE);
+	/* $STATE_DIRECTORY, else per user (session bus) or per machine */
+	tw_config_set_state_dir(config, tw_store_default_directory(opt_session));
 
 	engine = tw_engine_new(config);
 	g_unix_signal_add(SIGHUP, tw_main_reload_cb, engine);
@@ -162,5 +168,12 @@ main(int argc, char **argv)
 
 	tw_sd_notify_stopping();
 	tw_daemon_stop(daemon);
+	/* a PKCS#11 call that hangs in a vendor module: the state is written,
+	 * leave without running library destructors under it */
+	if (!tw_p11_wait_workers(0)) {
+		g_warning("a PKCS#11 module still hangs; leaving without cleaning up");
+		fflush(NULL);
+		_exit(main_data.exit_code);
+	}
 	return main_data.exit_code;
 }

@@ -56,6 +56,44 @@ typedef struct {
 static GMutex tw_p11_module_lock;
 static GCond tw_p11_module_cond;
 
+/* worker threads alive, loads and reads: at exit the process must not run
+ * library destructors (libpcsclite's, the modules') under one of them */
+static GMutex tw_p11_workers_lock;
+static GCond tw_p11_workers_cond;
+static guint tw_p11_workers;
+
+static void
+tw_p11_workers_change(gint delta)
+{
+	g_mutex_lock(&tw_p11_workers_lock);
+	tw_p11_workers = (guint)((gint)tw_p11_workers + delta);
+	g_cond_broadcast(&tw_p11_workers_cond);
+	g_mutex_unlock(&tw_p11_workers_lock);
+}
+
+/**
+ * tw_p11_wait_workers:
+ * @timeout_ms: the longest wait
+ *
+ * Waits until no PKCS#11 worker thread runs any more.
+ *
+ * Returns: TRUE if none runs; FALSE if one still does (a module that hangs)
+ */
+gboolean
+tw_p11_wait_workers(guint timeout_ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+	gboolean idle;
+
+	g_mutex_lock(&tw_p11_workers_lock);
+	while (tw_p11_workers > 0 &&
+	       g_cond_wait_until(&tw_p11_workers_cond, &tw_p11_workers_lock, end))
+		;
+	idle = tw_p11_workers == 0;
+	g_mutex_unlock(&tw_p11_workers_lock);
+	return idle;
+}
+
 struct _TwP11 {
 	GObject parent_instance;
 	gboolean use_config;
@@ -1166,6 +1204,7 @@ tw_p11_job_thread(gpointer user_data)
 	/* the thread's reference goes with the result */
 	g_main_context_invoke_full(job->context, G_PRIORITY_DEFAULT, tw_p11_job_deliver_cb, job,
 				   tw_p11_job_unref);
+	tw_p11_workers_change(-1);
 	return NULL;
 }
 
@@ -1210,8 +1249,11 @@ tw_p11_job_start(TwP11 *self,
 		g_source_attach(job->cancel_source, job->context);
 	}
 
+	tw_p11_workers_change(+1);
 	thread = g_thread_try_new(kind == TW_P11_JOB_READ ? "tw-p11-read" : "tw-p11-load",
 				  tw_p11_job_thread, tw_p11_job_ref(job), &error);
+	if (thread == NULL)
+		tw_p11_workers_change(-1);
 	if (thread == NULL) {
 		tw_p11_job_unref(job); /* the thread's */
 		g_prefix_error(&error, "starting a PKCS#11 worker: ");
@@ -1407,6 +1449,10 @@ tw_p11_shutdown(TwP11 *self)
 	g_return_if_fail(TW_IS_P11(self));
 	if (!g_atomic_int_compare_and_exchange(&self->shut_down, FALSE, TRUE))
 		return;
+	/* loads and reads stop at their next call: let them get there (a load
+	 * that finishes now finalizes its module itself) */
+	if (!tw_p11_wait_workers(wait_ms))
+		g_info("a PKCS#11 module is still busy; finalizing what is idle");
 
 	fini = g_atomic_rc_box_new0(TwP11Fini);
 	g_mutex_init(&fini->lock);

@@ -80,5 +80,6 @@ void tw_p11_read_async(TwP11 *self,
 GPtrArray *
 tw_p11_read_finish(TwP11 *self, GAsyncResult *res, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void tw_p11_shutdown(TwP11 *self);
+gboolean tw_p11_wait_workers(guint timeout_ms);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ typedef struct {
 	gchar *serial;
 	gchar *module;
 	gchar *reader; /* the last reader it was seen in */
+	gchar *atr;    /* the card's ATR there, hex; "" if none */
 	gint64 first_seen;
 	gint64 last_seen; /* Unix seconds */
 	guint64 flags;	  /* CK_TOKEN_INFO flags */

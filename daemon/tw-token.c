@@ -332,7 +332,9 @@ void
 tw_token_add_device_warned(TwToken *self, const gchar *threshold)
 {
 	g_return_if_fail(TW_IS_TOKEN(self));
-	g_hash_table_add(self->device_warned, g_strdup(threshold));
+	/* changed: it is remembered, in the state */
+	if (g_hash_table_add(self->device_warned, g_strdup(threshold)))
+		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 
 /* Returns: (transfer full): the thresholds announced, sorted */
