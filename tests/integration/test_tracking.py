@@ -279,5 +279,105 @@ class TestAdvice(TrackingTestCase):
         card.remove()
 
 
+class TestState(TrackingTestCase):
+
+    def files(self, kind):
+        d = os.path.join(self.state_dir, kind)
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def test_remembered_while_away(self):
+        """A token in a drawer: after a restart it is still there, absent,
+        with its certificates."""
+        d = self.start_daemon()
+        self.wait_readers(4)
+        card = self.insert(0, {"9a": self.leaf("drawer", 100 * DAY)})
+        token_path = next(iter(self.objects(TOKEN)))
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(len(self.files("tokens")), 1)
+        self.assertEqual(len(self.files("certificates")), 1)
+        self.signals.clear()
+        self.start_daemon(name="tokenwatchd-2")
+        self.wait_readers(4)
+        tokens = self.objects(TOKEN)
+        self.assertEqual(list(tokens), [token_path])
+        self.assertFalse(tokens[token_path]["Present"])
+        self.assertEqual(tokens[token_path]["Reader"], "/")
+        _, cert = self.cert_by_cn("drawer")
+        self.assertEqual(cert["Token"], token_path)
+        self.assertEqual(cert["DaysLeft"], 99)
+        self.assertEqual(self.count("TokenAdded"), 0)
+
+    def test_broken_state_files(self):
+        d = self.start_daemon()
+        self.wait_readers(4)
+        card = self.insert(0, {"9a": self.leaf("one", 100 * DAY),
+                               "9c": self.leaf("two", 200 * DAY)})
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        self.assertEqual(d.stop(), 0)
+        token_file = os.path.join(self.state_dir, "tokens", self.files("tokens")[0])
+        certs = [os.path.join(self.state_dir, "certificates", f)
+                 for f in self.files("certificates")]
+        with open(token_file, "r+b") as f:
+            f.truncate(os.path.getsize(token_file) // 2)
+        with open(certs[0], "wb") as f:
+            f.write(os.urandom(700))
+        self.signals.clear()
+        d = self.start_daemon(name="tokenwatchd-2")
+        self.wait_readers(4)
+        # moved aside and logged; the daemon serves
+        self.assertTrue(any(".broken-" in f for f in self.files("tokens")), self.files("tokens"))
+        self.assertTrue(any(".broken-" in f for f in self.files("certificates")))
+        self.assertIn("moved aside", d.log())
+        self.assertEqual(self.objects(TOKEN), {})
+        # and rebuilt from what is seen next
+        card.insert()
+        self.wait_signal("TokenAdded", timeout=20)
+        self.pump(0.5)
+        self.assertEqual(len(self.objects(CERTIFICATE)), 2)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(len([f for f in self.files("tokens") if ".broken-" not in f]), 1)
+
+    def test_sigkill_while_writing(self):
+        """Killed at random moments while it writes: every start loads."""
+        import random
+        rng = random.Random(4)
+        card = self.card(0, certificates={"9a": self.leaf("kill", 100 * DAY)})
+        for i in range(8):
+            d = self.start_daemon(name="tokenwatchd-%d" % i)
+            if i == 0:
+                self.wait_readers(4)
+            card.insert() if not card.inserted else None
+            time.sleep(rng.uniform(0.05, 0.6))
+            os.kill(d.proc.pid, signal.SIGKILL)
+            d.proc.wait(5)
+            d.proc.stop()
+            card.remove()
+            broken = [f for k in ("tokens", "certificates") for f in self.files(k)
+                      if ".broken-" in f]
+            self.assertEqual(broken, [])
+        d = self.start_daemon(name="tokenwatchd-last")
+        self.wait_readers(4)
+        self.assertNotIn("moved aside", d.log())
+        self.assertLessEqual(len(self.objects(TOKEN)), 1)
+
+    def test_unwritable_state(self):
+        """A state directory that cannot be written: logged, retried, and the
+        daemon serves all the same."""
+        with open(self.state_dir, "w") as f:
+            f.write("not a directory\n")
+        d = self.start_daemon()
+        self.wait_readers(4)
+        card = self.insert(0, {"9a": self.leaf("unwritable", 100 * DAY)})
+        self.assertEqual(len(self.objects(CERTIFICATE)), 1)
+        self.wait_until(lambda: "Not a directory" in d.log() or "not a directory" in d.log(),
+                        10, "a warning about the state directory")
+        card.remove()
+        # the daemon stops anyway, and says what it could not write
+        self.assertEqual(d.stop(), 0)
+
+
 if __name__ == "__main__":
     twtest.main()
