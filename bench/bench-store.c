@@ -55,7 +55,8 @@ bench_read_fixtures(void)
 		gchar *data = NULL;
 		gsize len = 0;
 
-		if (!g_str_has_suffix(name, ".der") || g_str_has_prefix(name, "garbage"))
+		if (!g_str_has_suffix(name, ".der") || g_str_has_prefix(name, "garbage") ||
+		    g_str_has_prefix(name, "odd"))
 			continue;
 		if (g_file_get_contents(path, &data, &len, NULL) && len > 100)
 			g_ptr_array_add(fixtures, g_bytes_new_take(data, len));
@@ -72,22 +73,29 @@ bench_read_fixtures(void)
 	return fixtures;
 }
 
-/* a fixture, cycled to 1100..1349 bytes (an RSA-2048 certificate's size),
- * with the index mixed in so that no two are alike */
+/* a fixture made unique by the index written over the last bytes, which
+ * are inside the signature: it still parses as the same certificate, as the
+ * daemon will read it */
 static GBytes *
 bench_der(GPtrArray *fixtures, guint i)
 {
 	GBytes *base = g_ptr_array_index(fixtures, i % fixtures->len);
-	gsize base_len = 0;
-	const guchar *bytes = g_bytes_get_data(base, &base_len);
-	gsize len = 1100 + (i * 37) % 250;
-	guchar *der = g_malloc(len);
+	gsize len = 0;
+	const guchar *bytes = g_bytes_get_data(base, &len);
+	guchar *der = g_memdup2(bytes, len);
 
-	for (gsize j = 0; j < len; j++)
-		der[j] = bytes[j % base_len];
-	for (gsize j = 0; j < 4; j++)
-		der[16 + j] = (guchar)(i >> (8 * j));
+	for (gsize j = 0; j < 4 && j < len; j++)
+		der[len - 1 - j] = (guchar)(i >> (8 * j));
 	return g_bytes_new_take(der, len);
+}
+
+/* the daemon names a certificate by the first 16 hex digits of its SHA-256 */
+static gchar *
+bench_cert_id(GBytes *der)
+{
+	g_autofree gchar *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, der);
+
+	return g_strndup(sum, 16);
 }
 
 static gchar *
@@ -101,12 +109,17 @@ bench_put_all(TwStore *store, GPtrArray *fixtures)
 {
 	guint per_token = (guint)MAX(1, n_certificates / MAX(1, n_tokens));
 
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+
 	for (gint i = 0; i < n_certificates; i++) {
-		g_autofree gchar *id = bench_id(0xce, (guint)i);
+		g_autoptr(GBytes) der = bench_der(fixtures, (guint)i);
+		g_autofree gchar *id = bench_cert_id(der);
 		g_autoptr(TwStoredCertificate) cert = tw_stored_certificate_new(id);
 		const gchar *warned[] = {"60", "30", NULL};
 
-		cert->der = bench_der(fixtures, (guint)i);
+		g_ptr_array_add(ids, g_strdup(id));
+		g_clear_pointer(&cert->der, g_bytes_unref);
+		cert->der = g_bytes_ref(der);
 		cert->token = bench_id(0x70, (guint)i / per_token);
 		cert->label = g_strdup_printf("Certificate for digital signature %d", i);
 		cert->ckaid = g_strdup_printf("%040x", i);
@@ -135,7 +148,8 @@ bench_put_all(TwStore *store, GPtrArray *fixtures)
 		g_strfreev(token->certificates);
 		token->certificates = g_new0(gchar *, per_token + 1);
 		for (guint k = 0; k < per_token; k++)
-			token->certificates[k] = bench_id(0xce, (guint)i * per_token + k);
+			token->certificates[k] =
+				g_strdup(g_ptr_array_index(ids, i * per_token + k));
 		tw_store_put_token(store, token);
 	}
 }

@@ -6,6 +6,8 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$top/build-bench}
 "$top/scripts/install-deps.sh"
-[[ -f $build/build.ninja ]] || meson setup "$build" "$top" --buildtype=release -Dtests=false
+# tests stay on: the start-up bench uses tests/store/bench-store and the
+# certificate fixtures
+[[ -f $build/build.ninja ]] || meson setup "$build" "$top" --buildtype=release
 meson compile -C "$build"
 exec /usr/bin/python3 "$top/bench/tw_bench.py" "$build" --json "$build/bench-results.json"

@@ -11,6 +11,9 @@ file; docs/PERFORMANCE.md records them with the method.
   tokens   time from pcscd's insertion event to TokenAdded with every
            certificate parsed, and the card's APDUs for it, against
            `pkcs11-tool --list-objects --type cert` on the same card
+  startup  time to READY=1, RSS and GetManagedObjects time with an empty
+           state and with 1,000 tokens and 10,000 certificates in it (made
+           by BUILDDIR/tests/store/bench-store)
 
 usage: bench/tw_bench.py BUILDDIR [--seconds 60] [--rounds 40] [--cycles 200]
                          [--json FILE] [idle] [rss] [latency] [tokens]
@@ -230,6 +233,56 @@ def bench_tokens(b, rounds, n_certs):
     return out
 
 
+def bench_startup(build, state_dir):
+    """One daemon start on a state directory: READY=1 on our NOTIFY_SOCKET,
+    then RSS and GetManagedObjects."""
+    import socket
+    with Testbed(entries=2) as bed:
+        sock_path = os.path.join(bed.workdir, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        env = dict(bed.env, STATE_DIRECTORY=state_dir, NOTIFY_SOCKET=sock_path)
+        t0 = time.monotonic()
+        d = bed.spawn("tokenwatchd", [os.path.join(build, "daemon", "tokenwatchd"), "--session",
+                                      "--no-p11-kit", "--pkcs11-module", OPENSC], env=env)
+        while "READY=1" not in sock.recv(4096).decode():
+            pass
+        ready = time.monotonic() - t0
+        time.sleep(2)
+        rss = proc_status(d.pid)["rss_kb"]
+        conn = Gio.DBusConnection.new_for_address_sync(
+            bed.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        times = []
+        for _ in range(5):
+            t1 = time.monotonic()
+            v = conn.call_sync(BUS_NAME, ROOT, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", None, None, Gio.DBusCallFlags.NONE,
+                               120000, None)
+            times.append((time.monotonic() - t1) * 1000)
+        d.stop()
+        return {"ready_ms": round(ready * 1000, 1), "rss_kb": rss,
+                "get_managed_objects_ms": summary(times, 1),
+                "objects": len(v.unpack()[0]), "reply_bytes": v.get_size()}
+
+
+def bench_startups(build):
+    import shutil
+    import tempfile
+    work = tempfile.mkdtemp(prefix="tw-bench-", dir="/var/tmp")
+    try:
+        empty = os.path.join(work, "empty")
+        os.makedirs(empty)
+        big = os.path.join(work, "big")
+        subprocess.run([os.path.join(build, "tests", "store", "bench-store"), "--dir", big,
+                        "--der-dir", os.path.join(build, "tests", "data", "certs"),
+                        "--loads", "1"], check=True, capture_output=True)
+        return {"empty": bench_startup(build, empty),
+                "1000_tokens_10000_certificates": bench_startup(build, big)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def bench_latency(b, rounds):
     """A second PC/SC client, blocked in SCardGetStatusChange like the daemon,
     stamps the moment pcscd announces each change; the bench stamps the
@@ -282,13 +335,16 @@ def bench_latency(b, rounds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build")
-    ap.add_argument("which", nargs="*", default=["idle", "rss", "latency", "tokens"])
+    ap.add_argument("which", nargs="*",
+                    default=["idle", "rss", "latency", "tokens", "startup"])
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--cycles", type=int, default=200)
     ap.add_argument("--json")
     args = ap.parse_args()
     results = {"machine": {"nproc": os.cpu_count(), "kernel": os.uname().release}}
+    if "startup" in args.which:
+        results["startup"] = bench_startups(os.path.abspath(args.build))
     with Testbed(entries=2) as bed:
         b = Bench(bed, os.path.abspath(args.build))
         results["rss_after_start_kb"] = proc_status(b.daemon.pid)["rss_kb"]

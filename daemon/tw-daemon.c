@@ -311,7 +311,9 @@ tw_daemon_certificate_added_cb(TwTokenSet *set, TwCertificate *cert, gpointer us
 	g_signal_connect_object(iface, "handle-get-pem", G_CALLBACK(tw_daemon_handle_get_pem_cb),
 				cert, 0);
 	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
-	tw_dbus_manager_emit_certificate_added(self->manager, path);
+	/* remembered from the state is no news */
+	if (!tw_token_set_get_restoring(set))
+		tw_dbus_manager_emit_certificate_added(self->manager, path);
 }
 
 static void

@@ -31,6 +31,7 @@ struct _TwTokenSet {
 	GHashTable *scopes;	  /* token id → scope */
 	GHashTable *certificates; /* id → TwCertificate */
 	GPtrArray *order;	  /* token ids in the order they came */
+	gboolean restoring;	  /* what is added comes from the state, not a read */
 };
 
 G_DEFINE_TYPE(TwTokenSet, tw_token_set, G_TYPE_OBJECT)
@@ -440,6 +441,22 @@ tw_token_set_restore(TwTokenSet *self, TwToken *token, const gchar *scope, GPtrA
 	g_hash_table_insert(self->scopes, g_strdup(tw_token_get_id(token)), g_strdup(scope));
 	g_ptr_array_add(self->order, g_strdup(tw_token_get_id(token)));
 	g_signal_emit(self, signals[SIGNAL_TOKEN_ADDED], 0, token);
+}
+
+/* While restoring, what is added is remembered, not news: clients see the
+ * objects, no "added" announcement. */
+void
+tw_token_set_set_restoring(TwTokenSet *self, gboolean restoring)
+{
+	g_return_if_fail(TW_IS_TOKEN_SET(self));
+	self->restoring = restoring;
+}
+
+gboolean
+tw_token_set_get_restoring(TwTokenSet *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN_SET(self), FALSE);
+	return self->restoring;
 }
 
 guint

@@ -40,6 +40,8 @@ GPtrArray *tw_token_set_get_tokens(TwTokenSet *self);
 GPtrArray *tw_token_set_get_tokens_in(TwTokenSet *self, const gchar *scope);
 guint tw_token_set_count_certificates(TwTokenSet *self);
 GPtrArray *tw_token_set_get_certificates(TwTokenSet *self);
+void tw_token_set_set_restoring(TwTokenSet *self, gboolean restoring);
+gboolean tw_token_set_get_restoring(TwTokenSet *self);
 void
 tw_token_set_restore(TwTokenSet *self, TwToken *token, const gchar *scope, GPtrArray *certificates);
 const gchar *tw_token_set_get_scope(TwTokenSet *self, TwToken *token);
