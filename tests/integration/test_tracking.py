@@ -279,6 +279,40 @@ class TestAdvice(TrackingTestCase):
         card.remove()
 
 
+class TestCliTracking(TrackingTestCase):
+
+    def test_expiring_check_forget(self):
+        import json
+        self.start_daemon()
+        self.wait_readers(4)
+        card = self.insert(0, {"9a": self.leaf("soon", 2 * DAY + HOUR),
+                               "9c": self.leaf("later", 10 * DAY + HOUR),
+                               "9d": self.leaf("far", 400 * DAY)})
+        serial = next(iter(self.objects(TOKEN).values()))["SerialNumber"]
+        out = json.loads(self.ctl("--json", "expiring", "--within", "30").stdout)
+        self.assertEqual(sorted(c["common_name"] for c in out["certificates"]),
+                         ["later", "soon"])
+        self.assertIn("soon", self.ctl("expiring").stdout)
+        # check: something to act on soon (exit 1), one line per finding
+        r = self.ctl("check", check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("soon", r.stdout)
+        self.assertNotIn("far", r.stdout)
+        j = json.loads(self.ctl("--json", "check", check=False).stdout)
+        self.assertEqual(j["status"], "warning")
+        # a locked PIN is critical (exit 2)
+        locked = self.insert(2, {"9a": self.leaf("locked card", 400 * DAY)}, n_tokens=2,
+                             pin_tries=0)
+        self.assertEqual(self.ctl("check", check=False).returncode, 2)
+        locked.remove()
+        card.remove()
+        self.wait_signal("TokenRemoved", n=2)
+        # forget by serial number
+        self.ctl("forget", serial)
+        self.wait_signal("CertificateRemoved", n=3)
+        self.assertEqual(len(self.objects(TOKEN)), 1)
+
+
 class TestState(TrackingTestCase):
 
     def files(self, kind):
