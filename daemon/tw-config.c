@@ -51,28 +51,43 @@ static const TwConfigKey tw_config_keys[] = {
 	{"Devices", "DataDirectory"},	{"Devices", "LocalDirectory"},
 };
 
+/**
+ * tw_config_directory:
+ *
+ * The configuration directory: the first one systemd gives us in
+ * $CONFIGURATION_DIRECTORY (it may give several, separated by ':'), else
+ * the one of this build. Holds tokenwatch.conf and devices.d.
+ */
+const gchar *
+tw_config_directory(void)
+{
+	static gchar *path = NULL;
+	const gchar *dir = g_getenv("CONFIGURATION_DIRECTORY");
+
+	if (path == NULL) {
+		if (dir != NULL && *dir != '\0' && !g_str_has_prefix(dir, ":")) {
+			g_auto(GStrv) dirs = g_strsplit(dir, ":", 2);
+
+			path = g_strdup(dirs[0]);
+		} else {
+			path = g_build_filename(TW_SYSCONFDIR, "tokenwatch", NULL);
+		}
+	}
+	return path;
+}
+
 /* the file given by TOKENWATCH_CONFIG, else the one in the configuration
- * directory systemd gives us, else the one of this build */
+ * directory */
 const gchar *
 tw_config_default_path(void)
 {
 	static gchar *path = NULL;
 	const gchar *env = g_getenv("TOKENWATCH_CONFIG");
-	const gchar *dir = g_getenv("CONFIGURATION_DIRECTORY");
 
 	if (env != NULL && *env != '\0')
 		return env;
-	if (path == NULL) {
-		if (dir != NULL && *dir != '\0' && !g_str_has_prefix(dir, ":")) {
-			/* systemd may give several, separated by ':'; ours is the first */
-			g_auto(GStrv) dirs = g_strsplit(dir, ":", 2);
-
-			path = g_build_filename(dirs[0], "tokenwatch.conf", NULL);
-		} else {
-			path = g_build_filename(TW_SYSCONFDIR, "tokenwatch", "tokenwatch.conf",
-						NULL);
-		}
-	}
+	if (path == NULL)
+		path = g_build_filename(tw_config_directory(), "tokenwatch.conf", NULL);
 	return path;
 }
 

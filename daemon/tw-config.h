@@ -31,5 +31,6 @@ const gchar *tw_config_get_state_dir(TwConfig *self);
 void tw_config_set_state_dir(TwConfig *self, const gchar *dir);
 
 const gchar *tw_config_default_path(void);
+const gchar *tw_config_directory(void);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "tw-config.h"
 #include "tw-devices.h"
 
 #ifndef TW_DATADIR
@@ -787,26 +788,17 @@ tw_devices_default_data_dir(void)
 	return path;
 }
 
-/* TOKENWATCH_DEVICES_LOCAL_DIR, else devices.d in the configuration directory
- * systemd gives us, else the one of this build (as tw_config_default_path()) */
+/* TOKENWATCH_DEVICES_LOCAL_DIR, else devices.d in the configuration directory */
 const gchar *
 tw_devices_default_local_dir(void)
 {
 	static gchar *path = NULL;
 	const gchar *env = g_getenv("TOKENWATCH_DEVICES_LOCAL_DIR");
-	const gchar *dir = g_getenv("CONFIGURATION_DIRECTORY");
 
 	if (env != NULL && *env != '\0')
 		return env;
-	if (path == NULL) {
-		if (dir != NULL && *dir != '\0' && !g_str_has_prefix(dir, ":")) {
-			g_auto(GStrv) dirs = g_strsplit(dir, ":", 2);
-
-			path = g_build_filename(dirs[0], "devices.d", NULL);
-		} else {
-			path = g_build_filename(TW_SYSCONFDIR, "tokenwatch", "devices.d", NULL);
-		}
-	}
+	if (path == NULL)
+		path = g_build_filename(tw_config_directory(), "devices.d", NULL);
 	return path;
 }
 
