@@ -85,6 +85,17 @@ tokenwatch_proxy_value_from_variant(GParamSpec *pspec, GVariant *variant, GValue
 {
 	GType type = G_PARAM_SPEC_VALUE_TYPE(pspec);
 
+	/* a property kept as a GVariant of the type its pspec names, e.g. "au" */
+	if (type == G_TYPE_VARIANT) {
+		const GVariantType *want = G_PARAM_SPEC_VARIANT(pspec)->type;
+
+		if (variant != NULL && g_variant_is_of_type(variant, want))
+			g_value_set_variant(value, variant);
+		else
+			g_value_set_variant(
+				value, g_variant_new_array(g_variant_type_element(want), NULL, 0));
+		return;
+	}
 	if (variant == NULL || !tokenwatch_proxy_variant_fits(type, variant)) {
 		if (variant != NULL)
 			g_debug("property %s: unexpected type %s", pspec->name,
@@ -134,6 +145,9 @@ tokenwatch_proxy_values_equal(const GValue *a, const GValue *b)
 		return g_value_get_int(a) == g_value_get_int(b);
 	if (G_TYPE_IS_ENUM(type))
 		return g_value_get_enum(a) == g_value_get_enum(b);
+	if (type == G_TYPE_VARIANT)
+		return g_value_get_variant(a) != NULL && g_value_get_variant(b) != NULL &&
+		       g_variant_equal(g_value_get_variant(a), g_value_get_variant(b));
 	g_return_val_if_reached(FALSE);
 }
 

@@ -52,6 +52,7 @@ enum {
 	PROP_QUALIFIED,
 	PROP_UNPAIRED_KEYS,
 	PROP_ADVICE,
+	PROP_OWNERS,
 	PROP_MODULE,
 	PROP_ERROR,
 	N_PROPS,
@@ -87,6 +88,7 @@ static const gchar *const tokenwatch_token_dbus_names[N_PROPS] = {
 	[PROP_QSCD_CERTIFIED_UNTIL] = "QscdCertifiedUntil",
 	[PROP_QUALIFIED] = "Qualified",
 	[PROP_UNPAIRED_KEYS] = "UnpairedKeys",
+	[PROP_OWNERS] = "Owners",
 	[PROP_MODULE] = "Module",
 	[PROP_ERROR] = "Error",
 };
@@ -382,6 +384,16 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	 *
 	 * Since: 0.1
 	 */
+	/**
+	 * TokenwatchToken:owners:
+	 *
+	 * The uids of the users whose session was active on seat0 when the token
+	 * was seen, as a #GVariant of type "au".
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_OWNERS] = g_param_spec_variant("owners", NULL, NULL, G_VARIANT_TYPE("au"), NULL,
+						  TOKENWATCH_TOKEN_PROP_FLAGS);
 	props[PROP_UNPAIRED_KEYS] = g_param_spec_uint("unpaired-keys", NULL, NULL, 0, G_MAXUINT, 0,
 						      TOKENWATCH_TOKEN_PROP_FLAGS);
 
@@ -729,6 +741,33 @@ tokenwatch_token_get_qualified(TokenwatchToken *self)
 {
 	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), FALSE);
 	return g_value_get_boolean(&self->values[PROP_QUALIFIED]);
+}
+
+/**
+ * tokenwatch_token_get_owners:
+ * @self: a #TokenwatchToken
+ * @n_owners: (out): the number of uids
+ *
+ * Gets #TokenwatchToken:owners: the uids of the users whose session was
+ * active on seat0 when the token was seen.
+ *
+ * Returns: (array length=n_owners) (transfer none): the uids
+ *
+ * Since: 0.1
+ */
+const guint32 *
+tokenwatch_token_get_owners(TokenwatchToken *self, gsize *n_owners)
+{
+	GVariant *owners;
+
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	g_return_val_if_fail(n_owners != NULL, NULL);
+	owners = g_value_get_variant(&self->values[PROP_OWNERS]);
+	if (owners == NULL) {
+		*n_owners = 0;
+		return NULL;
+	}
+	return g_variant_get_fixed_array(owners, n_owners, sizeof(guint32));
 }
 
 /**

@@ -44,6 +44,7 @@ guint64 tokenwatch_token_get_free_memory(TokenwatchToken *self);
 const gchar *tokenwatch_token_get_device_name(TokenwatchToken *self);
 guint64 tokenwatch_token_get_qscd_certified_until(TokenwatchToken *self);
 gboolean tokenwatch_token_get_qualified(TokenwatchToken *self);
+const guint32 *tokenwatch_token_get_owners(TokenwatchToken *self, gsize *n_owners);
 guint tokenwatch_token_get_unpaired_keys(TokenwatchToken *self);
 GPtrArray *tokenwatch_token_get_advice(TokenwatchToken *self) G_GNUC_WARN_UNUSED_RESULT;
 const gchar *tokenwatch_token_get_module(TokenwatchToken *self);

@@ -191,6 +191,10 @@ tw_daemon_sync_token(TwDaemon *self, TwToken *token)
 						   tw_clock_now_for_daemon(self) <
 							   tw_token_get_qscd_until(token));
 	tw_dbus_token_set_advice(iface, tw_daemon_advice_variant(tw_token_get_advice(token)));
+	tw_dbus_token_set_owners(iface, g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32,
+								  tw_token_get_owners(token)->data,
+								  tw_token_get_owners(token)->len,
+								  sizeof(guint32)));
 }
 
 static void

@@ -10,6 +10,9 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+#include <systemd/sd-login.h>
+
 #include "tw-card-events.h"
 #include "tw-engine.h"
 #include "tw-keeper.h"
@@ -298,11 +301,61 @@ tw_engine_apply_scan(TwEngine *self, TwEngineRead *read, TwTokenRead *result, gi
 	tw_token_set_reconcile(self->tokens, "", readerless, now);
 }
 
-/* after a read: the cards' ATRs on their tokens (for the device data), then
- * every deadline */
+/**
+ * tw_engine_active_uids:
+ *
+ * The users whose session is active on seat0 now (sd-login): the owners of
+ * a token seen now. TOKENWATCH_TEST_SESSION_UIDS (a comma-separated list)
+ * stands in for logind in tests.
+ *
+ * Returns: (transfer full) (element-type guint32)
+ */
+static GArray *
+tw_engine_active_uids(void)
+{
+	GArray *uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	const gchar *test = g_getenv("TOKENWATCH_TEST_SESSION_UIDS");
+	char **sessions = NULL;
+	int n;
+
+	if (test != NULL) {
+		g_auto(GStrv) parts = g_strsplit(test, ",", -1);
+
+		for (guint i = 0; parts[i] != NULL; i++) {
+			guint64 uid = 0;
+
+			if (g_ascii_string_to_unsigned(g_strstrip(parts[i]), 10, 0, G_MAXUINT32,
+						       &uid, NULL)) {
+				guint32 u = (guint32)uid;
+
+				g_array_append_val(uids, u);
+			}
+		}
+		return uids;
+	}
+	n = sd_seat_get_sessions("seat0", &sessions, NULL, NULL);
+	for (int i = 0; i < n; i++) {
+		uid_t uid;
+
+		if (sd_session_is_active(sessions[i]) > 0 &&
+		    sd_session_get_uid(sessions[i], &uid) >= 0) {
+			guint32 u = (guint32)uid;
+
+			g_array_append_val(uids, u);
+		}
+		free(sessions[i]);
+	}
+	free(sessions);
+	return uids;
+}
+
+/* after a read: the cards' ATRs on their tokens (for the device data), the
+ * users it is seen with, then every deadline */
 static void
 tw_engine_after_read(TwEngine *self)
 {
+	g_autoptr(GArray) uids = tw_engine_active_uids();
+
 	for (guint i = 0; i < self->readers->len; i++) {
 		TwReader *reader = g_ptr_array_index(self->readers, i);
 		g_autoptr(GPtrArray) tokens = NULL;
@@ -313,8 +366,10 @@ tw_engine_after_read(TwEngine *self)
 		for (guint j = 0; j < tokens->len; j++) {
 			TwToken *token = g_ptr_array_index(tokens, j);
 
-			if (tw_token_get_present(token))
-				tw_token_set_atr(token, tw_reader_get_atr(reader));
+			if (!tw_token_get_present(token))
+				continue;
+			tw_token_set_atr(token, tw_reader_get_atr(reader));
+			tw_token_add_owners(token, uids);
 		}
 	}
 	if (self->tracker != NULL)

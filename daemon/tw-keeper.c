@@ -59,6 +59,11 @@ tw_keeper_stored_token(TwToken *token)
 	s->certificates = g_strv_builder_end(builder);
 	g_strfreev(s->device_warnings);
 	s->device_warnings = tw_token_get_device_warned(token);
+	g_strfreev(s->owners);
+	s->owners = g_new0(gchar *, tw_token_get_owners(token)->len + 1);
+	for (guint i = 0; i < tw_token_get_owners(token)->len; i++)
+		s->owners[i] = g_strdup_printf(
+			"%u", g_array_index(tw_token_get_owners(token), guint32, i));
 	return s;
 }
 
@@ -307,6 +312,18 @@ tw_keeper_restore(TwKeeper *self)
 					 s->unpaired_keys, (const gchar *const *)held_ids);
 			tw_token_set_atr(token, s->atr);
 			tw_token_set_device_warned(token, (const gchar *const *)s->device_warnings);
+			{
+				g_autoptr(GArray) owners =
+					g_array_new(FALSE, FALSE, sizeof(guint32));
+
+				for (guint j = 0; s->owners[j] != NULL; j++) {
+					guint32 uid =
+						(guint32)g_ascii_strtoull(s->owners[j], NULL, 10);
+
+					g_array_append_val(owners, uid);
+				}
+				tw_token_add_owners(token, owners);
+			}
 			tw_token_set_restore(self->set, token, s->reader, mine);
 			restored++;
 		}

@@ -149,6 +149,7 @@ tw_stored_token_new(const gchar *id)
 	token->id = g_strdup(id);
 	token->certificates = g_new0(gchar *, 1);
 	token->device_warnings = g_new0(gchar *, 1);
+	token->owners = g_new0(gchar *, 1);
 	return token;
 }
 
@@ -170,6 +171,7 @@ tw_stored_token_copy(const TwStoredToken *token)
 	copy->atr = g_strdup(token->atr);
 	copy->certificates = tw_store_strv_copy(token->certificates);
 	copy->device_warnings = tw_store_strv_copy(token->device_warnings);
+	copy->owners = tw_store_strv_copy(token->owners);
 	return copy;
 }
 
@@ -188,6 +190,7 @@ tw_stored_token_free(TwStoredToken *token)
 	g_free(token->atr);
 	g_strfreev(token->certificates);
 	g_strfreev(token->device_warnings);
+	g_strfreev(token->owners);
 	g_free(token);
 }
 
@@ -297,6 +300,7 @@ tw_stored_token_serialise(const TwStoredToken *token)
 	g_key_file_set_uint64(kf, group, "unpaired-keys", token->unpaired_keys);
 	tw_store_set_list(kf, group, "certificates", token->certificates);
 	tw_store_set_list(kf, group, "device-warnings", token->device_warnings);
+	tw_store_set_list(kf, group, "owners", token->owners);
 	return tw_store_finish(kf);
 }
 
@@ -456,6 +460,16 @@ tw_stored_token_parse(GKeyFile *kf, const gchar *id, GError **error)
 	    !tw_store_get_list(kf, group, "certificates", TRUE, &token->certificates, error) ||
 	    !tw_store_get_list(kf, group, "device-warnings", FALSE, &token->device_warnings, error))
 		return NULL;
+	/* optional: records from before owners were kept have none */
+	if (g_key_file_has_key(kf, group, "owners", NULL) &&
+	    !tw_store_get_list(kf, group, "owners", FALSE, &token->owners, error))
+		return NULL;
+	for (guint i = 0; token->owners[i] != NULL; i++) {
+		if (!g_ascii_string_to_unsigned(token->owners[i], 10, 0, G_MAXUINT32, NULL, NULL)) {
+			tw_store_invalid(error, "owners", "not a list of uids");
+			return NULL;
+		}
+	}
 	token->unpaired_keys = (guint)unpaired;
 	return g_steal_pointer(&token);
 }

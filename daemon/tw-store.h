@@ -30,6 +30,7 @@ typedef struct {
 	guint unpaired_keys;
 	GStrv certificates;    /* certificate ids; never NULL */
 	GStrv device_warnings; /* thresholds announced for the device's end; never NULL */
+	GStrv owners;	       /* uids (decimal) of the users it was seen with; never NULL */
 } TwStoredToken;
 
 /* A certificate as remembered. */

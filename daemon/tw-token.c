@@ -49,6 +49,7 @@ struct _TwToken {
 	guint qualified_capacity;  /* qualified certificates the device holds, 0 if unknown */
 	GHashTable *device_warned; /* thresholds announced for the certification end */
 	GPtrArray *advice;	   /* TwAdvice */
+	GArray *owners;		   /* guint32 uids, in the order first seen */
 };
 
 G_DEFINE_TYPE(TwToken, tw_token, G_TYPE_OBJECT)
@@ -362,6 +363,36 @@ tw_token_set_device_warned(TwToken *self, const gchar *const *thresholds)
 		g_hash_table_add(self->device_warned, g_strdup(thresholds[i]));
 }
 
+/* Returns: (transfer none) (element-type guint32): uids, in the order first seen */
+GArray *
+tw_token_get_owners(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->owners;
+}
+
+/* the users of the active sessions now: added to those the token had */
+void
+tw_token_add_owners(TwToken *self, GArray *uids)
+{
+	gboolean changed = FALSE;
+
+	g_return_if_fail(TW_IS_TOKEN(self));
+	for (guint i = 0; uids != NULL && i < uids->len; i++) {
+		guint32 uid = g_array_index(uids, guint32, i);
+		gboolean known = FALSE;
+
+		for (guint j = 0; j < self->owners->len && !known; j++)
+			known = g_array_index(self->owners, guint32, j) == uid;
+		if (!known) {
+			g_array_append_val(self->owners, uid);
+			changed = TRUE;
+		}
+	}
+	if (changed)
+		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+}
+
 /* Returns: (transfer none) (element-type TwAdvice) */
 GPtrArray *
 tw_token_get_advice(TwToken *self)
@@ -598,6 +629,7 @@ tw_token_finalize(GObject *object)
 	g_free(self->device_name);
 	g_hash_table_unref(self->device_warned);
 	g_ptr_array_unref(self->advice);
+	g_array_unref(self->owners);
 	G_OBJECT_CLASS(tw_token_parent_class)->finalize(object);
 }
 
@@ -618,6 +650,7 @@ tw_token_init(TwToken *self)
 	self->device_name = g_strdup("");
 	self->device_warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->advice = g_ptr_array_new_with_free_func((GDestroyNotify)tw_advice_free);
+	self->owners = g_array_new(FALSE, FALSE, sizeof(guint32));
 }
 
 static void

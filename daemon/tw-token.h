@@ -47,6 +47,8 @@ void tw_token_add_device_warned(TwToken *self, const gchar *threshold);
 GStrv tw_token_get_device_warned(TwToken *self);
 void tw_token_set_device_warned(TwToken *self, const gchar *const *thresholds);
 GPtrArray *tw_token_get_advice(TwToken *self);
+GArray *tw_token_get_owners(TwToken *self);
+void tw_token_add_owners(TwToken *self, GArray *uids);
 void tw_token_set_advice(TwToken *self, GPtrArray *advice);
 void tw_token_restore(TwToken *self,
 		      const gchar *label,

@@ -343,6 +343,30 @@ class TestState(TrackingTestCase):
         self.assertEqual(cert["DaysLeft"], 99)
         self.assertEqual(self.count("TokenAdded"), 0)
 
+    def test_owners(self):
+        """The users of the active sessions when a token is seen are its
+        owners, kept across restarts (logind stood in for by a test hook)."""
+        self.env["TOKENWATCH_TEST_SESSION_UIDS"] = "1000"
+        d = self.start_daemon()
+        self.wait_readers(4)
+        card = self.insert(0, {"9a": self.leaf("owned", 100 * DAY)})
+        token_path = next(iter(self.objects(TOKEN)))
+        self.assertEqual(self.objects(TOKEN)[token_path]["Owners"], [1000])
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        self.assertEqual(d.stop(), 0)
+        # another user's session now: both own it, in the order first seen
+        self.env["TOKENWATCH_TEST_SESSION_UIDS"] = "1001"
+        self.signals.clear()
+        self.start_daemon(name="tokenwatchd-2")
+        self.wait_readers(4)
+        self.assertEqual(self.objects(TOKEN)[token_path]["Owners"], [1000])
+        card.insert()
+        self.wait_signal("TokenAdded", timeout=20)
+        self.pump(0.3)
+        self.assertEqual(self.objects(TOKEN)[token_path]["Owners"], [1000, 1001])
+        card.remove()
+
     def test_broken_state_files(self):
         d = self.start_daemon()
         self.wait_readers(4)
