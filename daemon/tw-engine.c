@@ -607,10 +607,21 @@ tw_engine_get_tracker(TwEngine *self)
 	return self->tracker;
 }
 
+/**
+ * tw_engine_prepare:
+ *
+ * Everything before the bus: the clock, the device data, and what the state
+ * remembers. Call before the adaptor attaches the bus: the remembered
+ * objects are then simply there when it does, with no announcement each.
+ */
 gboolean
-tw_engine_start(TwEngine *self, GError **error)
+tw_engine_prepare(TwEngine *self, GError **error)
 {
+	const gchar *dir;
+	g_autoptr(TwStore) store = NULL;
+
 	g_return_val_if_fail(TW_IS_ENGINE(self), FALSE);
+	g_return_val_if_fail(self->clock == NULL, FALSE);
 
 	self->clock = tw_clock_new(error);
 	if (self->clock == NULL)
@@ -626,15 +637,27 @@ tw_engine_start(TwEngine *self, GError **error)
 			 self);
 	tw_tracker_set_config(self->tracker, self->config, self->devices);
 	/* what was remembered comes back before anything is read */
-	{
-		const gchar *dir = tw_config_get_state_dir(self->config);
-		g_autoptr(TwStore) store =
-			tw_store_new(dir != NULL ? dir : tw_store_default_directory(FALSE));
+	dir = tw_config_get_state_dir(self->config);
+	store = tw_store_new(dir != NULL ? dir : tw_store_default_directory(FALSE));
+	g_info("state in %s", tw_store_get_directory(store));
+	self->keeper = tw_keeper_new(self->tokens, store);
+	tw_keeper_restore(self->keeper);
+	return TRUE;
+}
 
-		g_info("state in %s", tw_store_get_directory(store));
-		self->keeper = tw_keeper_new(self->tokens, store);
-		tw_keeper_restore(self->keeper);
-	}
+/**
+ * tw_engine_start:
+ *
+ * Starts watching, once the bus name is ours: what became due while the
+ * daemon was away is announced now, then readers and tokens are read.
+ */
+gboolean
+tw_engine_start(TwEngine *self, GError **error)
+{
+	g_return_val_if_fail(TW_IS_ENGINE(self), FALSE);
+
+	if (self->clock == NULL && !tw_engine_prepare(self, error))
+		return FALSE;
 	tw_tracker_watch_renewals(self->tracker);
 	tw_tracker_evaluate(self->tracker);
 

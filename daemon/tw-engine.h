@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(TwEngine, tw_engine, TW, ENGINE, GObject)
 
 TwEngine *tw_engine_new(TwConfig *config) G_GNUC_WARN_UNUSED_RESULT;
+gboolean tw_engine_prepare(TwEngine *self, GError **error);
 gboolean tw_engine_start(TwEngine *self, GError **error);
 void tw_engine_stop(TwEngine *self);
 void tw_engine_refresh(TwEngine *self);

@@ -159,6 +159,11 @@ main(int argc, char **argv)
 	daemon = tw_daemon_new(engine, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
 			       opt_replace);
 	g_signal_connect(daemon, "finished", G_CALLBACK(tw_main_finished_cb), &main_data);
+	/* the state first, so that its objects are there when the bus comes */
+	if (!tw_engine_prepare(engine, &error)) {
+		g_printerr("tokenwatchd: %s\n", error->message);
+		return EXIT_FAILURE;
+	}
 	if (!tw_daemon_start(daemon, &error)) {
 		g_printerr("tokenwatchd: %s\n", error->message);
 		return EXIT_FAILURE;
