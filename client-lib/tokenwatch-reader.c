@@ -122,7 +122,12 @@ tokenwatch_reader_sync(TokenwatchReader *self)
 		self->event_count = event_count;
 		g_object_notify_by_pspec(G_OBJECT(self), props[PROP_EVENT_COUNT]);
 	}
-	tokenwatch_reader_set_tokens(self, tw_dbus_reader_get_tokens(self->proxy));
+	/* a copy: the proxy frees its cached array when the property changes */
+	{
+		g_auto(GStrv) tokens = tw_dbus_reader_dup_tokens(self->proxy);
+
+		tokenwatch_reader_set_tokens(self, (const gchar *const *)tokens);
+	}
 	g_object_thaw_notify(G_OBJECT(self));
 }
 
