@@ -506,8 +506,18 @@ tw_daemon_expiry_warning_cb(
 	TwEngine *engine, TwCertificate *cert, gint days, const gchar *level, gpointer user_data)
 {
 	TwDaemon *self = TW_DAEMON(user_data);
-	const gchar *path = tw_daemon_flush_object(self->certificates, cert);
+	const gchar *token_id = tw_certificate_get_token_id(cert);
+	const gchar *path;
 
+	/* the token too: clients decide by its Owners whose warning it is */
+	if (token_id != NULL) {
+		TwTokenSet *set = tw_engine_get_token_set(self->engine);
+		TwToken *token = tw_token_set_get_token(set, token_id);
+
+		if (token != NULL)
+			tw_daemon_flush_object(self->tokens, token);
+	}
+	path = tw_daemon_flush_object(self->certificates, cert);
 	if (path != NULL)
 		tw_dbus_manager_emit_expiry_warning(self->manager, path, days, level);
 }
