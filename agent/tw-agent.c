@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 #include <tokenwatch.h>
+#include <unistd.h>
 
 /*
  * TwAgent: the per-user agent. It follows tokenwatchd through a
@@ -99,15 +100,29 @@ tw_note_free(TwNote *note)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TwNote, tw_note_free)
 
-/* Whether @token belongs to the user of this session. Today every token the
- * daemon shows counts as the user's. To be filled in once tokenwatchd shows
- * the Token "Owners" (au) property: a token is the user's when Owners holds
- * getuid(), or when it is empty and the token's reader belongs to this
- * session's seat. */
+/* Whether @token belongs to the user of this session. tokenwatchd records in
+ * Token.Owners the users who had a session open while the token was in a
+ * reader. A token is ours when Owners holds getuid(). When Owners is empty
+ * (no login sessions known, as on a headless machine or a token remembered
+ * from before Owners existed), nobody else has a better claim, so it counts
+ * as ours too. A token owned only by other users is theirs: its warnings are
+ * not shown here. */
 static gboolean
 tw_agent_token_is_mine(TwAgent *self, TokenwatchToken *token)
 {
-	return TRUE;
+	const guint32 *owners;
+	gsize n_owners = 0;
+	guint32 uid = (guint32)getuid();
+
+	(void)self;
+	owners = tokenwatch_token_get_owners(token, &n_owners);
+	if (owners == NULL || n_owners == 0)
+		return TRUE;
+	for (gsize i = 0; i < n_owners; i++) {
+		if (owners[i] == uid)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 static gboolean
@@ -830,11 +845,31 @@ tw_agent_advice_changed_cb(GObject *object, GParamSpec *pspec, gpointer user_dat
 	tw_agent_check_advice(TW_AGENT(user_data), TOKENWATCH_TOKEN(object));
 }
 
+static void tw_agent_schedule_catch_up(TwAgent *self);
+
+/* a token that became this user's (Owners grew) may have warnings due */
 static void
-tw_agent_follow_token(TwAgent *self, TokenwatchToken *token)
+tw_agent_owners_changed_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+	TwAgent *self = TW_AGENT(user_data);
+
+	if (tw_agent_token_is_mine(self, TOKENWATCH_TOKEN(object)))
+		tw_agent_schedule_catch_up(self);
+}
+
+static void
+tw_agent_connect_token(TwAgent *self, TokenwatchToken *token)
 {
 	g_signal_connect_object(token, "notify::advice", G_CALLBACK(tw_agent_advice_changed_cb),
 				self, G_CONNECT_DEFAULT);
+	g_signal_connect_object(token, "notify::owners", G_CALLBACK(tw_agent_owners_changed_cb),
+				self, G_CONNECT_DEFAULT);
+}
+
+static void
+tw_agent_follow_token(TwAgent *self, TokenwatchToken *token)
+{
+	tw_agent_connect_token(self, token);
 	tw_agent_check_advice(self, token);
 }
 
@@ -939,9 +974,7 @@ tw_agent_client_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 				G_CALLBACK(tw_agent_daemon_running_cb), self, G_CONNECT_DEFAULT);
 	tokens = tokenwatch_client_get_tokens(client);
 	for (guint i = 0; i < tokens->len; i++)
-		g_signal_connect_object(tokens->pdata[i], "notify::advice",
-					G_CALLBACK(tw_agent_advice_changed_cb), self,
-					G_CONNECT_DEFAULT);
+		tw_agent_connect_token(self, tokens->pdata[i]);
 	if (tokenwatch_client_get_daemon_running(client))
 		g_info("tokenwatchd is running");
 	else

@@ -31,6 +31,7 @@ NOTIFY_NAME = "org.freedesktop.Notifications"
 NOTIFY_PATH = "/org/freedesktop/Notifications"
 MOCK_IFACE = "org.freedesktop.DBus.Mock"
 AGENT_NAME = "io.github.tokenwatch.Agent"
+TOKEN = twtest.IFACE + ".Token"
 CAPS_ACTIONS = "actions body icon-static"
 CAPS_PLAIN = "body icon-static"
 # the test bed's virtual PIV card
@@ -370,6 +371,39 @@ class TestRobustness(AgentTestCase):
         self.pump(2.0)
         self.assertEqual(len(self.notifications()), 2)
         card2.remove()
+
+    def test_other_users_token(self):
+        """A token whose Owners are other users is theirs: the daemon still
+        warns on the bus, this user's agent shows nothing. Once this user has
+        been an owner too, the warnings are shown here."""
+        other = os.getuid() + 1
+        self.env["TOKENWATCH_TEST_SESSION_UIDS"] = str(other)
+        self.start_notifier()
+        d = self.start_daemon()
+        self.wait_readers(4)
+        self.start_agent()
+        card = self.insert(0, {"9a": self.leaf("Cizí Token", 5 * DAY + HOUR)})
+        self.wait_signal("ExpiryWarning")
+        self.pump(2.0)
+        self.assertEqual(self.notifications(), [])
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        self.assertEqual(d.stop(), 0)
+
+        self.env["TOKENWATCH_TEST_SESSION_UIDS"] = "%d,%d" % (other, os.getuid())
+        self.signals.clear()
+        self.start_daemon(name="tokenwatchd-2")
+        self.wait_readers(4)
+        card.insert()
+        self.wait_signal("TokenAdded", timeout=20)
+        self.pump(0.5)
+        token_path = next(iter(self.objects(TOKEN)))
+        self.assertEqual(self.objects(TOKEN)[token_path]["Owners"], [other, os.getuid()])
+        # the threshold was crossed once already: the daemon does not repeat
+        # it, but the agent shows its current state when the token is its own
+        (n,) = self.wait_notifications(1)
+        self.assertIn("Cizí Token", n["body"])
+        card.remove()
 
     def test_one_agent_per_session(self):
         self.start_agent()

@@ -49,13 +49,6 @@ def fixture(name):
 
 class TokensTestCase(twtest.TokenwatchTestCase):
 
-    def objects(self, iface):
-        out = {}
-        for path, ifaces in self.managed_objects().items():
-            if iface in ifaces:
-                out[path] = dict(ifaces[iface])
-        return out
-
     def tokens(self):
         return self.objects(TOKEN)
 

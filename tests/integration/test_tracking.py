@@ -33,9 +33,6 @@ class TrackingTestCase(twtest.TokenwatchTestCase):
                           % (os.path.join(os.path.dirname(__file__), "..", "..", "data",
                                           "devices"), self.devices_dir))
 
-    def objects(self, iface):
-        return {p: dict(i[iface]) for p, i in self.managed_objects().items() if iface in i}
-
     def cert_by_cn(self, cn):
         for path, props in self.objects(CERTIFICATE).items():
             if props["CommonName"] == cn:

@@ -301,6 +301,10 @@ class TokenwatchTestCase(unittest.TestCase):
         return self.call(ROOT, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                          None, "(a{oa{sa{sv}}})")[0]
 
+    def objects(self, iface):
+        """{path: {property: value}} of the objects with @iface"""
+        return {p: dict(i[iface]) for p, i in self.managed_objects().items() if iface in i}
+
     def readers(self):
         """{reader name: properties} as the daemon shows them now."""
         out = {}
