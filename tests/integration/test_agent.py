@@ -236,6 +236,10 @@ class TestExpiry(AgentTestCase):
         self.assertEqual(n["actions"], [])
         self.assertEqual(n["hints"]["urgency"], 0)  # info
         # "Remind me tomorrow", as a server with actions would send it
+        # the agent records what was shown once the server replied
+        self.wait_until(lambda: self.agent_state_file().has_section("notified") and
+                        len(self.agent_state_file()["notified"]) > 0, 10,
+                        "the notification in notified.ini")
         self.invoke_action(1, "snooze")
         sha = next(iter(self.agent_state_file()["notified"])).split("/")[0]
         self.wait_until(lambda: self.agent_state_file().has_option("snoozed", "cert/" + sha),

@@ -321,7 +321,7 @@ class TestState(TrackingTestCase):
         with its certificates."""
         d = self.start_daemon()
         self.wait_readers(4)
-        card = self.insert(0, {"9a": self.leaf("drawer", 100 * DAY)})
+        card = self.insert(0, {"9a": self.leaf("drawer", 100 * DAY + HOUR)})
         token_path = next(iter(self.objects(TOKEN)))
         card.remove()
         self.wait_signal("TokenRemoved")
@@ -337,7 +337,7 @@ class TestState(TrackingTestCase):
         self.assertEqual(tokens[token_path]["Reader"], "/")
         _, cert = self.cert_by_cn("drawer")
         self.assertEqual(cert["Token"], token_path)
-        self.assertEqual(cert["DaysLeft"], 99)
+        self.assertEqual(cert["DaysLeft"], 100)
         self.assertEqual(self.count("TokenAdded"), 0)
 
     def test_owners(self):
