@@ -403,18 +403,21 @@ tw_daemon_reader_notify_cb(TwReader *reader, GParamSpec *pspec, gpointer user_da
 	tw_daemon_sync_reader(TW_DAEMON(user_data), reader);
 }
 
-/* send pending PropertiesChanged of @reader now, before a signal about it */
+/* send pending PropertiesChanged of the object of @key in @objects now,
+ * before a signal about it */
 static const gchar *
-tw_daemon_flush_reader(TwDaemon *self, TwReader *reader)
+tw_daemon_flush_object(GHashTable *objects, gpointer key)
 {
-	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->readers, reader);
-	g_autoptr(TwDBusReader) iface = NULL;
+	GDBusObject *object = g_hash_table_lookup(objects, key);
+	GList *ifaces;
 
 	if (object == NULL)
 		return NULL;
-	iface = tw_dbus_object_get_reader(TW_DBUS_OBJECT(object));
-	g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
-	return g_dbus_object_get_object_path(G_DBUS_OBJECT(object));
+	ifaces = g_dbus_object_get_interfaces(object);
+	for (GList *l = ifaces; l != NULL; l = l->next)
+		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(l->data));
+	g_list_free_full(ifaces, g_object_unref);
+	return g_dbus_object_get_object_path(object);
 }
 
 static void
@@ -458,7 +461,7 @@ tw_daemon_card_inserted_cb(TwEngine *engine, TwReader *reader, gpointer user_dat
 	const gchar *path;
 
 	tw_daemon_sync_reader(self, reader);
-	path = tw_daemon_flush_reader(self, reader);
+	path = tw_daemon_flush_object(self->readers, reader);
 	if (path != NULL)
 		tw_dbus_manager_emit_card_inserted(self->manager, path);
 	tw_daemon_update_status(self);
@@ -471,7 +474,7 @@ tw_daemon_card_removed_cb(TwEngine *engine, TwReader *reader, gpointer user_data
 	const gchar *path;
 
 	tw_daemon_sync_reader(self, reader);
-	path = tw_daemon_flush_reader(self, reader);
+	path = tw_daemon_flush_object(self->readers, reader);
 	if (path != NULL)
 		tw_dbus_manager_emit_card_removed(self->manager, path);
 	tw_daemon_update_status(self);
@@ -486,30 +489,13 @@ tw_daemon_pcsc_available_cb(TwEngine *engine, GParamSpec *pspec, gpointer user_d
 	tw_daemon_update_status(self);
 }
 
+/* send pending PropertiesChanged of @cert and of its token, before a signal
+ * about @cert: clients decide by the token's Owners whose certificate it is */
 static const gchar *
-tw_daemon_flush_object(GHashTable *objects, gpointer key)
+tw_daemon_flush_certificate(TwDaemon *self, TwCertificate *cert)
 {
-	GDBusObject *object = g_hash_table_lookup(objects, key);
-	GList *ifaces;
-
-	if (object == NULL)
-		return NULL;
-	ifaces = g_dbus_object_get_interfaces(object);
-	for (GList *l = ifaces; l != NULL; l = l->next)
-		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(l->data));
-	g_list_free_full(ifaces, g_object_unref);
-	return g_dbus_object_get_object_path(object);
-}
-
-static void
-tw_daemon_expiry_warning_cb(
-	TwEngine *engine, TwCertificate *cert, gint days, const gchar *level, gpointer user_data)
-{
-	TwDaemon *self = TW_DAEMON(user_data);
 	const gchar *token_id = tw_certificate_get_token_id(cert);
-	const gchar *path;
 
-	/* the token too: clients decide by its Owners whose warning it is */
 	if (token_id != NULL) {
 		TwTokenSet *set = tw_engine_get_token_set(self->engine);
 		TwToken *token = tw_token_set_get_token(set, token_id);
@@ -517,7 +503,16 @@ tw_daemon_expiry_warning_cb(
 		if (token != NULL)
 			tw_daemon_flush_object(self->tokens, token);
 	}
-	path = tw_daemon_flush_object(self->certificates, cert);
+	return tw_daemon_flush_object(self->certificates, cert);
+}
+
+static void
+tw_daemon_expiry_warning_cb(
+	TwEngine *engine, TwCertificate *cert, gint days, const gchar *level, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	const gchar *path = tw_daemon_flush_certificate(self, cert);
+
 	if (path != NULL)
 		tw_dbus_manager_emit_expiry_warning(self->manager, path, days, level);
 }
@@ -536,8 +531,8 @@ static void
 tw_daemon_renewed_cb(TwEngine *engine, TwCertificate *old, TwCertificate *new, gpointer user_data)
 {
 	TwDaemon *self = TW_DAEMON(user_data);
-	g_autofree gchar *old_path = g_strdup(tw_daemon_flush_object(self->certificates, old));
-	const gchar *new_path = tw_daemon_flush_object(self->certificates, new);
+	g_autofree gchar *old_path = g_strdup(tw_daemon_flush_certificate(self, old));
+	const gchar *new_path = tw_daemon_flush_certificate(self, new);
 
 	if (old_path != NULL && new_path != NULL)
 		tw_dbus_manager_emit_certificate_renewed(self->manager, old_path, new_path);
