@@ -751,6 +751,8 @@ fake_token_props(const gchar *label,
 					  "change it.;unpaired-keys|info|1 key has no "
 					  "certificate."));
 	g_variant_builder_add(&b, "{sv}", "Module", g_variant_new_string("opensc-pkcs11.so"));
+	g_variant_builder_add(&b, "{sv}", "ModulePath",
+			      g_variant_new_string("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"));
 	g_variant_builder_add(&b, "{sv}", "Error", g_variant_new_string(""));
 	return g_variant_builder_end(&b);
 }

@@ -76,6 +76,8 @@ test_tokens_initial(void)
 	g_assert_true(tokenwatch_token_get_qualified(token));
 	g_assert_cmpuint(tokenwatch_token_get_unpaired_keys(token), ==, 1);
 	g_assert_cmpstr(tokenwatch_token_get_module(token), ==, "opensc-pkcs11.so");
+	g_assert_cmpstr(tokenwatch_token_get_module_path(token), ==,
+			"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so");
 	g_assert_cmpstr(tokenwatch_token_get_error(token), ==, "");
 	g_object_get(token, "certificate-paths", &paths, "so-pin-state", &pin_state,
 		     "qscd-certified-until", &qscd_until, NULL);

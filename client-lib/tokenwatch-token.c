@@ -54,6 +54,7 @@ enum {
 	PROP_ADVICE,
 	PROP_OWNERS,
 	PROP_MODULE,
+	PROP_MODULE_PATH,
 	PROP_ERROR,
 	N_PROPS,
 };
@@ -90,6 +91,7 @@ static const gchar *const tokenwatch_token_dbus_names[N_PROPS] = {
 	[PROP_UNPAIRED_KEYS] = "UnpairedKeys",
 	[PROP_OWNERS] = "Owners",
 	[PROP_MODULE] = "Module",
+	[PROP_MODULE_PATH] = "ModulePath",
 	[PROP_ERROR] = "Error",
 };
 
@@ -419,6 +421,17 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	 * Since: 0.1
 	 */
 	props[PROP_MODULE] = tokenwatch_token_string_prop("module", "");
+
+	/**
+	 * TokenwatchToken:module-path:
+	 *
+	 * The file the PKCS#11 module that serves the token was loaded from, ""
+	 * when tokenwatchd has not read the token since it started (D-Bus
+	 * property `ModulePath`).
+	 *
+	 * Since: 0.1
+	 */
+	props[PROP_MODULE_PATH] = tokenwatch_token_string_prop("module-path", "");
 
 	/**
 	 * TokenwatchToken:error:
@@ -818,6 +831,23 @@ tokenwatch_token_get_advice(TokenwatchToken *self)
 	for (guint i = 0; i < advice->len; i++)
 		g_ptr_array_add(copy, g_ptr_array_index(advice, i));
 	return copy;
+}
+
+/**
+ * tokenwatch_token_get_module_path:
+ * @self: a #TokenwatchToken
+ *
+ * Gets #TokenwatchToken:module-path.
+ *
+ * Returns: the absolute file name of the PKCS#11 module, possibly ""
+ *
+ * Since: 0.1
+ */
+const gchar *
+tokenwatch_token_get_module_path(TokenwatchToken *self)
+{
+	g_return_val_if_fail(TOKENWATCH_IS_TOKEN(self), NULL);
+	return g_value_get_string(&self->values[PROP_MODULE_PATH]);
 }
 
 /**

@@ -48,6 +48,7 @@ const guint32 *tokenwatch_token_get_owners(TokenwatchToken *self, gsize *n_owner
 guint tokenwatch_token_get_unpaired_keys(TokenwatchToken *self);
 GPtrArray *tokenwatch_token_get_advice(TokenwatchToken *self) G_GNUC_WARN_UNUSED_RESULT;
 const gchar *tokenwatch_token_get_module(TokenwatchToken *self);
+const gchar *tokenwatch_token_get_module_path(TokenwatchToken *self);
 const gchar *tokenwatch_token_get_error(TokenwatchToken *self);
 
 G_END_DECLS

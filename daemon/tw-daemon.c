@@ -182,6 +182,7 @@ tw_daemon_sync_token(TwDaemon *self, TwToken *token)
 	tw_dbus_token_set_free_memory(iface, tw_token_get_free_memory(token));
 	tw_dbus_token_set_unpaired_keys(iface, tw_token_get_unpaired_keys(token));
 	tw_dbus_token_set_module(iface, tw_token_get_module(token));
+	tw_dbus_token_set_module_path(iface, tw_token_get_module_path(token));
 	tw_dbus_token_set_error(iface, tw_token_get_error(token));
 	tw_dbus_token_set_device_name(iface, tw_token_get_device_name(token));
 	tw_dbus_token_set_qscd_certified_until(iface,

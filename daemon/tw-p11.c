@@ -300,6 +300,7 @@ tw_p11_token_free(TwP11Token *token)
 	if (token == NULL)
 		return;
 	g_free(token->module);
+	g_free(token->module_path);
 	g_free(token->slot_description);
 	g_free(token->label);
 	g_free(token->manufacturer);
@@ -768,6 +769,7 @@ tw_p11_token_new(TwP11Module *m, ck_slot_id_t slot)
 	TwP11Token *token = g_new0(TwP11Token, 1);
 
 	token->module = g_strdup(m->name);
+	token->module_path = g_strdup(m->filename != NULL ? m->filename : "");
 	token->slot_id = slot;
 	token->slot_description = g_strdup("");
 	token->label = g_strdup("");

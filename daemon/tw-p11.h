@@ -24,7 +24,8 @@ typedef struct {
 } TwP11Object;
 
 typedef struct {
-	gchar *module; /* p11-kit module name, or the path for a module given by path */
+	gchar *module;	    /* p11-kit module name, or the path for a module given by path */
+	gchar *module_path; /* the file p11-kit loaded it from, "" when unknown */
 	gulong slot_id;
 	gchar *slot_description; /* trimmed of trailing blanks, raw bytes */
 	gulong slot_flags;

@@ -39,6 +39,7 @@ struct _TwToken {
 	guint64 free_memory;
 	guint unpaired_keys;
 	gchar *module;
+	gchar *module_path;
 	gchar *error;
 	GPtrArray *cert_ids; /* gchar*, in the order found */
 	gboolean present;
@@ -130,6 +131,22 @@ tw_token_set_string(gchar **field, const gchar *value)
 	return TRUE;
 }
 
+/* a file name is used as it is, or not at all: "" when it is not UTF-8
+ * (D-Bus strings are) or not absolute */
+static gboolean
+tw_token_set_path(gchar **field, const gchar *path)
+{
+	const gchar *value =
+		path != NULL && g_path_is_absolute(path) && g_utf8_validate(path, -1, NULL) ? path
+											    : "";
+
+	if (g_strcmp0(*field, value) == 0)
+		return FALSE;
+	g_free(*field);
+	*field = g_strdup(value);
+	return TRUE;
+}
+
 static guint
 tw_token_count_unpaired(const TwP11Token *p11)
 {
@@ -199,6 +216,7 @@ tw_token_update(TwToken *self, const TwP11Token *p11, GPtrArray *cert_ids, gint6
 	changed |= tw_token_set_string(&self->model, p11->model);
 	changed |= tw_token_set_string(&self->serial, p11->serial);
 	changed |= tw_token_set_string(&self->module, p11->module);
+	changed |= tw_token_set_path(&self->module_path, p11->module_path);
 	if (self->user_pin_state != user || self->so_pin_state != so) {
 		self->user_pin_state = user;
 		self->so_pin_state = so;
@@ -597,6 +615,13 @@ tw_token_get_module(TwToken *self)
 }
 
 const gchar *
+tw_token_get_module_path(TwToken *self)
+{
+	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
+	return self->module_path;
+}
+
+const gchar *
 tw_token_get_error(TwToken *self)
 {
 	g_return_val_if_fail(TW_IS_TOKEN(self), NULL);
@@ -623,6 +648,7 @@ tw_token_finalize(GObject *object)
 	g_free(self->model);
 	g_free(self->serial);
 	g_free(self->module);
+	g_free(self->module_path);
 	g_free(self->error);
 	g_ptr_array_unref(self->cert_ids);
 	g_free(self->atr);
@@ -642,6 +668,7 @@ tw_token_init(TwToken *self)
 	self->model = g_strdup("");
 	self->serial = g_strdup("");
 	self->module = g_strdup("");
+	self->module_path = g_strdup("");
 	self->error = g_strdup("");
 	self->user_pin_state = "unknown";
 	self->so_pin_state = "unknown";

@@ -80,6 +80,7 @@ guint64 tw_token_get_total_memory(TwToken *self);
 guint64 tw_token_get_free_memory(TwToken *self);
 guint tw_token_get_unpaired_keys(TwToken *self);
 const gchar *tw_token_get_module(TwToken *self);
+const gchar *tw_token_get_module_path(TwToken *self);
 const gchar *tw_token_get_error(TwToken *self);
 GPtrArray *tw_token_get_certificate_ids(TwToken *self);
 

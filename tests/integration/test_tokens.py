@@ -88,6 +88,7 @@ class TestTokens(TokensTestCase):
         self.assertEqual(token["Reader"], reader_path)
         self.assertEqual(token["UserPinState"], "ok")
         self.assertEqual(token["Module"], twtest.OPENSC)
+        self.assertEqual(os.path.realpath(token["ModulePath"]), os.path.realpath(twtest.OPENSC))
         self.assertEqual(token["Error"], "")
         self.assertEqual(token["UnpairedKeys"], 0)
         self.assertGreater(token["FirstSeen"], time.time() - 60)
@@ -319,6 +320,7 @@ class TestSoftHsm(TokensTestCase):
         path, token = next(iter(self.tokens().items()))
         self.assertEqual(token["Label"], "Testbed HSM")
         self.assertEqual(token["Reader"], "/")
+        self.assertEqual(os.path.realpath(token["ModulePath"]), os.path.realpath(SOFTHSM))
         self.assertEqual(token["Module"], SOFTHSM)
         self.assertEqual(token["UnpairedKeys"], 1)  # pub-07 has no certificate
         self.assertEqual(len(token["Certificates"]), 2)
