@@ -11,6 +11,7 @@
 #include <locale.h>
 #include <signal.h>
 
+#include "tw-agent-stores.h"
 #include "tw-agent.h"
 
 #define TW_AGENT_BUS_NAME "io.github.tokenwatch.Agent"
@@ -45,6 +46,51 @@ tw_agent_main_claim_name(GDBusConnection **session)
 	return result == 1 || result == 4;
 }
 
+/* --unregister-all: removes what the agent's record says it added, from every
+ * store, and nothing else. 0 when all is clean, 1 when a store was in use or
+ * could not be changed (run it again). */
+static int
+tw_agent_main_unregister_all(void)
+{
+	g_autoptr(GKeyFile) request = g_key_file_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) results = NULL;
+	int rc = 0;
+
+	g_key_file_set_string(request, "request", "action", "unregister-all");
+	results = tw_agent_stores_apply(request, &error);
+	if (results == NULL) {
+		g_printerr("%s\n", error->message);
+		return 1;
+	}
+	if (results->len == 0)
+		g_print("%s\n", _("tokenwatch-agent has nothing registered."));
+	for (guint i = 0; i < results->len; i++) {
+		TwStoreResult *r = g_ptr_array_index(results, i);
+
+		switch (r->status) {
+		case TW_STORE_RESULT_OK:
+			/* TRANSLATORS: %s is an NSS database directory or "p11-kit" */
+			g_print(_("Removed what tokenwatch-agent had added to %s"), r->where);
+			g_print("\n");
+			break;
+		case TW_STORE_RESULT_BUSY:
+			g_printerr(_("%s is in use (is Firefox or Thunderbird running?). Close it "
+				     "and run this again."),
+				   r->where);
+			g_printerr("\n");
+			rc = 1;
+			break;
+		default:
+			g_printerr(_("Cannot clean %s: %s"), r->where, r->message);
+			g_printerr("\n");
+			rc = 1;
+			break;
+		}
+	}
+	return rc;
+}
+
 static gboolean
 tw_agent_main_quit_cb(gpointer user_data)
 {
@@ -58,7 +104,15 @@ main(int argc, char *argv[])
 	gboolean opt_daemon_session = FALSE;
 	gboolean opt_verbose = FALSE;
 	gboolean opt_version = FALSE;
+	gboolean opt_unregister_all = FALSE;
+	gboolean opt_stores_helper = FALSE;
 	const GOptionEntry entries[] = {
+		{"unregister-all", 0, 0, G_OPTION_ARG_NONE, &opt_unregister_all,
+		 N_("Remove everything the agent registered in your NSS databases and p11-kit "
+		    "configuration, and exit"),
+		 NULL},
+		{"stores-helper", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_stores_helper,
+		 "The agent's own helper for the NSS work", NULL},
 		{"daemon-session", 0, 0, G_OPTION_ARG_NONE, &opt_daemon_session,
 		 N_("Talk to a tokenwatchd on the session bus (for tests)"), NULL},
 		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, N_("Log what happens"), NULL},
@@ -84,7 +138,8 @@ main(int argc, char *argv[])
 	context = g_option_context_new(NULL);
 	g_option_context_set_summary(
 		context,
-		_("Shows desktop notifications for what tokenwatchd finds on your tokens."));
+		_("Shows desktop notifications for what tokenwatchd finds on your tokens, and "
+		  "registers their certificates in your NSS databases."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		g_printerr("%s\n", error->message);
@@ -96,6 +151,10 @@ main(int argc, char *argv[])
 	}
 	if (opt_verbose)
 		g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+	if (opt_stores_helper)
+		return tw_agent_stores_helper_main();
+	if (opt_unregister_all)
+		return tw_agent_main_unregister_all();
 
 	if (!tw_agent_main_claim_name(&session)) {
 		g_message("Another tokenwatch-agent runs in this session");

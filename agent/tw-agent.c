@@ -6,6 +6,9 @@
 
 #include "config.h"
 
+#include "tw-agent-config.h"
+#include "tw-agent-stores.h"
+#include "tw-agent-util.h"
 #include "tw-agent.h"
 
 #include <errno.h>
@@ -81,6 +84,9 @@ struct _TwAgent {
 
 	guint catch_up_id;
 	guint snooze_timer_id;
+
+	TwAgentConfig config;
+	TwAgentStores *stores; /* the user's NSS databases and p11-kit */
 };
 
 G_DEFINE_TYPE(TwAgent, tw_agent, G_TYPE_OBJECT)
@@ -100,31 +106,6 @@ tw_note_free(TwNote *note)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TwNote, tw_note_free)
 
-/* Whether @token belongs to the user of this session. tokenwatchd records in
- * Token.Owners the users who had a session open while the token was in a
- * reader. A token is ours when Owners holds getuid(). When Owners is empty
- * (no login sessions known, as on a headless machine or a token remembered
- * from before Owners existed), nobody else has a better claim, so it counts
- * as ours too. A token owned only by other users is theirs: its warnings are
- * not shown here. */
-static gboolean
-tw_agent_token_is_mine(TwAgent *self, TokenwatchToken *token)
-{
-	const guint32 *owners;
-	gsize n_owners = 0;
-	guint32 uid = (guint32)getuid();
-
-	(void)self;
-	owners = tokenwatch_token_get_owners(token, &n_owners);
-	if (owners == NULL || n_owners == 0)
-		return TRUE;
-	for (gsize i = 0; i < n_owners; i++) {
-		if (owners[i] == uid)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static gboolean
 tw_agent_certificate_is_mine(TwAgent *self, TokenwatchCertificate *cert)
 {
@@ -134,7 +115,7 @@ tw_agent_certificate_is_mine(TwAgent *self, TokenwatchCertificate *cert)
 	if (path == NULL || g_strcmp0(path, "/") == 0)
 		return TRUE;
 	token = tokenwatch_client_get_token_by_path(self->client, path);
-	return token == NULL || tw_agent_token_is_mine(self, token);
+	return token == NULL || tw_agent_token_is_mine(token);
 }
 
 /* --- the remembered state ------------------------------------------------ */
@@ -549,29 +530,6 @@ tw_agent_format_date(guint64 unix_time)
 	return g_date_time_format(dt, "%x");
 }
 
-static const gchar *
-tw_agent_holder(TokenwatchCertificate *cert)
-{
-	const gchar *cn = tokenwatch_certificate_get_common_name(cert);
-
-	if (cn != NULL && cn[0] != '\0')
-		return cn;
-	return tokenwatch_certificate_get_subject(cert);
-}
-
-static const gchar *
-tw_agent_token_name(TokenwatchToken *token)
-{
-	const gchar *name = tokenwatch_token_get_device_name(token);
-
-	if (name != NULL && name[0] != '\0')
-		return name;
-	name = tokenwatch_token_get_label(token);
-	if (name != NULL && name[0] != '\0')
-		return name;
-	return _("token");
-}
-
 /* the level tokenwatchd gives @days_left (docs/dbus-api.md, Warnings) */
 static const gchar *
 tw_agent_level_for_days(gint days_left)
@@ -649,7 +607,12 @@ tw_agent_expiry_warning_cb(TokenwatchClient *client,
 			   const gchar *level,
 			   gpointer user_data)
 {
-	tw_agent_notify_expiry(TW_AGENT(user_data), cert, days_left, level);
+	TwAgent *self = TW_AGENT(user_data);
+
+	tw_agent_notify_expiry(self, cert, days_left, level);
+	/* an expired certificate's copies go after the grace period */
+	if (g_strcmp0(level, "expired") == 0)
+		tw_agent_stores_schedule_sync(self->stores);
 }
 
 static void
@@ -664,7 +627,7 @@ tw_agent_device_ending_cb(TokenwatchClient *client,
 	const gchar *name = tw_agent_token_name(token);
 	TwNote *note;
 
-	if (!tw_agent_token_is_mine(self, token))
+	if (!tw_agent_token_is_mine(token))
 		return;
 	note = g_new0(TwNote, 1);
 	note->key = g_strdup_printf("device%s", tokenwatch_token_get_object_path(token));
@@ -710,6 +673,8 @@ tw_agent_certificate_renewed_cb(TokenwatchClient *client,
 
 	if (sha256 == NULL || !tw_agent_certificate_is_mine(self, new_cert))
 		return;
+	/* the new one registered, the old one's copies go after the grace period */
+	tw_agent_stores_schedule_sync(self->stores);
 	holder = g_strdup_printf(_("Holder: %s"), tw_agent_holder(new_cert));
 	decimal = tokenwatch_certificate_get_serial_number_decimal(new_cert);
 	serial = g_strdup_printf(_("New serial number: %s"), decimal != NULL ? decimal : "?");
@@ -788,7 +753,7 @@ tw_agent_check_advice(TwAgent *self, TokenwatchToken *token)
 	g_auto(GStrv) records = g_key_file_get_keys(self->state, GROUP_NOTIFIED, NULL, NULL);
 	gboolean changed = FALSE;
 
-	if (!tw_agent_token_is_mine(self, token))
+	if (!tw_agent_token_is_mine(token))
 		return;
 
 	/* advice that went away may be shown again when it comes back */
@@ -853,13 +818,28 @@ tw_agent_owners_changed_cb(GObject *object, GParamSpec *pspec, gpointer user_dat
 {
 	TwAgent *self = TW_AGENT(user_data);
 
-	if (tw_agent_token_is_mine(self, TOKENWATCH_TOKEN(object)))
+	if (tw_agent_token_is_mine(TOKENWATCH_TOKEN(object)))
 		tw_agent_schedule_catch_up(self);
+}
+
+/* a token came back, was read anew or changed hands: register it */
+static void
+tw_agent_token_changed_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+	TwAgent *self = TW_AGENT(user_data);
+
+	tw_agent_stores_schedule_sync(self->stores);
 }
 
 static void
 tw_agent_connect_token(TwAgent *self, TokenwatchToken *token)
 {
+	const gchar *const props[] = {"notify::present", "notify::certificate-paths",
+				      "notify::module-path", "notify::owners"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(props); i++)
+		g_signal_connect_object(token, props[i], G_CALLBACK(tw_agent_token_changed_cb),
+					self, G_CONNECT_DEFAULT);
 	g_signal_connect_object(token, "notify::advice", G_CALLBACK(tw_agent_advice_changed_cb),
 				self, G_CONNECT_DEFAULT);
 	g_signal_connect_object(token, "notify::owners", G_CALLBACK(tw_agent_owners_changed_cb),
@@ -876,7 +856,10 @@ tw_agent_follow_token(TwAgent *self, TokenwatchToken *token)
 static void
 tw_agent_token_added_cb(TokenwatchClient *client, TokenwatchToken *token, gpointer user_data)
 {
-	tw_agent_follow_token(TW_AGENT(user_data), token);
+	TwAgent *self = TW_AGENT(user_data);
+
+	tw_agent_follow_token(self, token);
+	tw_agent_stores_schedule_sync(self->stores);
 }
 
 /* What became due while the agent or the session was not there: a
@@ -913,6 +896,7 @@ tw_agent_catch_up(TwAgent *self)
 	tokens = tokenwatch_client_get_tokens(self->client);
 	for (guint i = 0; i < tokens->len; i++)
 		tw_agent_check_advice(self, tokens->pdata[i]);
+	tw_agent_stores_schedule_sync(self->stores);
 }
 
 static gboolean
@@ -961,6 +945,7 @@ tw_agent_client_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	self->client = client;
+	tw_agent_stores_set_client(self->stores, client);
 	g_signal_connect_object(client, "expiry-warning", G_CALLBACK(tw_agent_expiry_warning_cb),
 				self, G_CONNECT_DEFAULT);
 	g_signal_connect_object(client, "device-certification-ending",
@@ -998,6 +983,7 @@ tw_agent_dispose(GObject *object)
 		g_dbus_connection_signal_unsubscribe(self->session, self->action_sub_id);
 		self->action_sub_id = 0;
 	}
+	g_clear_object(&self->stores);
 	g_clear_object(&self->client);
 	g_clear_object(&self->session);
 	/* what was never shown is not remembered: the next agent shows it */
@@ -1054,7 +1040,11 @@ tw_agent_new(GBusType daemon_bus_type)
 {
 	TwAgent *self = g_object_new(TW_TYPE_AGENT, NULL);
 
+	g_autofree gchar *config_path = tw_agent_config_path();
+
 	self->daemon_bus_type = daemon_bus_type;
+	tw_agent_config_init(&self->config);
+	tw_agent_config_load(&self->config, config_path);
 	return self;
 }
 
@@ -1067,6 +1057,7 @@ tw_agent_start(TwAgent *self)
 
 	tw_agent_state_load(self);
 	tw_agent_snoozes_update(self);
+	self->stores = tw_agent_stores_new(&self->config);
 	tw_agent_watch_server(self);
 	tokenwatch_client_new_for_bus_async(self->daemon_bus_type, self->cancellable,
 					    tw_agent_client_cb, g_object_ref(self));

@@ -25,6 +25,8 @@ static const TwctlCommand twctl_commands[] = {
 	{"check", twctl_check, N_("Report what needs action, with an exit status for scripts")},
 	{"forget", twctl_forget, N_("Make tokenwatchd forget a token and its certificates")},
 	{"reload", twctl_reload, N_("Make tokenwatchd reload its configuration")},
+	{"unregister", twctl_unregister,
+	 N_("Remove what tokenwatch-agent registered in your NSS databases")},
 	{"monitor", twctl_monitor,
 	 N_("Print reader, card, token and certificate events until "
 	    "interrupted")},
@@ -117,8 +119,12 @@ main(int argc, char *argv[])
 	const TwctlCommand *cmd;
 	const gchar *name;
 
+	const gchar *localedir = g_getenv("TOKENWATCH_LOCALEDIR");
+
 	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	/* TOKENWATCH_LOCALEDIR: a test hook, the translations of the build tree */
+	bindtextdomain(GETTEXT_PACKAGE,
+		       localedir != NULL && localedir[0] != '\0' ? localedir : LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 	g_set_prgname("tokenwatchctl");

@@ -256,3 +256,36 @@ tw_nss_record_get_p11kit_files(TwNssRecord *self)
 {
 	return tw_nss_record_get_list(self, NULL, "files");
 }
+
+/* every database the record has a group for, in the record's order */
+GStrv
+tw_nss_record_get_databases(TwNssRecord *self)
+{
+	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+	g_auto(GStrv) groups = NULL;
+
+	g_return_val_if_fail(self != NULL, NULL);
+	groups = g_key_file_get_groups(self->kf, NULL);
+	for (guint i = 0; groups[i] != NULL; i++) {
+		g_autofree gchar *dbdir = NULL;
+
+		if (!g_str_has_prefix(groups[i], "database "))
+			continue;
+		dbdir = g_uri_unescape_string(groups[i] + strlen("database "), NULL);
+		if (dbdir != NULL)
+			g_strv_builder_add(builder, dbdir);
+	}
+	return g_strv_builder_end(builder);
+}
+
+/* drops what the record says of dbdir (a profile deleted with all that was
+ * in it), what the user removed by hand included */
+void
+tw_nss_record_forget_database(TwNssRecord *self, const gchar *dbdir)
+{
+	g_autofree gchar *group = NULL;
+
+	g_return_if_fail(self != NULL);
+	group = tw_nss_record_group(dbdir);
+	g_key_file_remove_group(self->kf, group, NULL);
+}

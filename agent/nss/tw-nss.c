@@ -32,6 +32,10 @@ static GMutex tw_nss_mutex;
 #define TW_SQLITE_PENDING_BYTE 0x40000000
 #define TW_SQLITE_LOCK_BYTES   512
 
+/* how long a lock held by another process is waited for: 20 × 100 ms */
+#define TW_NSS_BUSY_TRIES   20
+#define TW_NSS_BUSY_WAIT_US (100 * 1000)
+
 static void
 tw_nss_set_nss_error(GError **error, TwNssError code, const gchar *what)
 {
@@ -122,6 +126,22 @@ tw_nss_database_is_busy(const gchar *dbdir)
 	return tw_nss_profile_is_locked(dbdir) || tw_nss_sqlite_is_locked(dbdir);
 }
 
+/* A reader (certutil, a browser looking something up) holds sqlite's
+ * SHARED lock for a moment only: wait for it a little before calling the
+ * database busy. A profile in use (Firefox running) is busy at once. */
+static gboolean
+tw_nss_database_stays_busy(const gchar *dbdir)
+{
+	for (guint i = 0; i < TW_NSS_BUSY_TRIES; i++) {
+		if (tw_nss_profile_is_locked(dbdir))
+			return TRUE;
+		if (!tw_nss_sqlite_is_locked(dbdir))
+			return FALSE;
+		g_usleep(TW_NSS_BUSY_WAIT_US);
+	}
+	return TRUE;
+}
+
 /* with tw_nss_mutex held */
 static gboolean
 tw_nss_open(const gchar *dbdir, GError **error)
@@ -129,7 +149,7 @@ tw_nss_open(const gchar *dbdir, GError **error)
 	g_autofree gchar *configdir = g_strdup_printf("sql:%s", dbdir);
 	PK11SlotInfo *slot;
 
-	if (tw_nss_database_is_busy(dbdir)) {
+	if (tw_nss_database_stays_busy(dbdir)) {
 		g_set_error(error, TW_NSS_ERROR, TW_NSS_ERROR_BUSY,
 			    "the NSS database %s is in use by another program", dbdir);
 		return FALSE;

@@ -55,6 +55,8 @@ GStrv tw_nss_record_get_removed_modules(TwNssRecord *record,
 GStrv tw_nss_record_get_removed_certificates(TwNssRecord *record,
 					     const gchar *dbdir) G_GNUC_WARN_UNUSED_RESULT;
 GStrv tw_nss_record_get_p11kit_files(TwNssRecord *record) G_GNUC_WARN_UNUSED_RESULT;
+GStrv tw_nss_record_get_databases(TwNssRecord *record) G_GNUC_WARN_UNUSED_RESULT;
+void tw_nss_record_forget_database(TwNssRecord *record, const gchar *dbdir);
 
 gboolean tw_nss_p11kit_ensure_module(const gchar *config_home,
 				     const gchar *module_path,

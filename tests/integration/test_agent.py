@@ -55,6 +55,10 @@ class AgentTestCase(twtest.TokenwatchTestCase):
         self.localedir = os.environ.get("TOKENWATCH_LOCALEDIR") or os.path.join(
             build_root(), "po")
         self.agent_state = os.path.join(self.workdir, "agent-state")
+        # the agent's home: its NSS databases and p11-kit configuration
+        self.home = os.path.join(self.workdir, "home")
+        self.agent_config = os.path.join(self.home, ".config")
+        os.makedirs(self.agent_config)
         self.agents = []
         self.notifiers = []
         self.n_agent = 0
@@ -130,9 +134,20 @@ class AgentTestCase(twtest.TokenwatchTestCase):
                             None, Gio.DBusCallFlags.NONE, 5000, None)
 
     # -- the agent ----------------------------------------------------------
-    def start_agent(self, language=None):
+    def agent_env(self):
         env = dict(self.env)
+        env["HOME"] = self.home
+        env["XDG_CONFIG_HOME"] = self.agent_config
         env["XDG_STATE_HOME"] = self.agent_state
+        return env
+
+    def write_agent_config(self, text):
+        os.makedirs(os.path.join(self.agent_config, "tokenwatch"), exist_ok=True)
+        with open(os.path.join(self.agent_config, "tokenwatch", "agent.conf"), "w") as f:
+            f.write(text)
+
+    def start_agent(self, language=None):
+        env = self.agent_env()
         env["TOKENWATCH_LOCALEDIR"] = self.localedir
         # English unless a test asks: LANGUAGE is honoured with C.UTF-8
         env["LC_ALL"] = "C.UTF-8"
@@ -240,8 +255,9 @@ class TestExpiry(AgentTestCase):
         self.wait_until(lambda: self.agent_state_file().has_section("notified") and
                         len(self.agent_state_file()["notified"]) > 0, 10,
                         "the notification in notified.ini")
-        self.invoke_action(1, "snooze")
+        # read before snoozing: the snooze may change the record
         sha = next(iter(self.agent_state_file()["notified"])).split("/")[0]
+        self.invoke_action(1, "snooze")
         self.wait_until(lambda: self.agent_state_file().has_option("snoozed", "cert/" + sha),
                         10, "the snooze in notified.ini")
         card.remove()
@@ -412,7 +428,7 @@ class TestRobustness(AgentTestCase):
     def test_one_agent_per_session(self):
         self.start_agent()
         second = procs.Proc([self.agent_bin, "--daemon-session"],
-                            os.path.join(self.workdir, "agent-second.log"), env=self.env)
+                            os.path.join(self.workdir, "agent-second.log"), env=self.agent_env())
         self.assertTrue(second.wait(10))
         self.assertEqual(second.poll(), 0)
 
