@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Installs the Debian packages listed in scripts/deps-debian.txt.
+# Installs the Debian packages listed in scripts/deps-debian.txt, and
+# generates the cs_CZ.UTF-8 locale (Czech messages are tested with it).
 #
 # usage: scripts/install-deps.sh [--force]
 #
@@ -44,8 +45,29 @@ for pkg in "${packages[@]}"; do
     fi
 done
 
+# the locales the tests use, generated with the locales package
+ensure_locales() {
+    if locale -a 2>/dev/null | grep -qix 'cs_CZ.utf8'; then
+        return 0
+    fi
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "install-deps.sh: the cs_CZ.UTF-8 locale is missing. Run as root:" >&2
+        echo "  sed -i 's/^# *cs_CZ.UTF-8 UTF-8/cs_CZ.UTF-8 UTF-8/' /etc/locale.gen && locale-gen" >&2
+        return 1
+    fi
+    if ! grep -q '^cs_CZ.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+        if grep -q '^# *cs_CZ.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null; then
+            sed -i 's/^# *cs_CZ.UTF-8 UTF-8/cs_CZ.UTF-8 UTF-8/' /etc/locale.gen
+        else
+            echo 'cs_CZ.UTF-8 UTF-8' >>/etc/locale.gen
+        fi
+    fi
+    locale-gen
+}
+
 if [[ $force -eq 0 && ${#missing[@]} -eq 0 ]]; then
     echo "install-deps.sh: all ${#packages[@]} packages are installed"
+    ensure_locales
     exit 0
 fi
 
@@ -61,3 +83,4 @@ fi
 
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+ensure_locales

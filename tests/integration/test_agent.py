@@ -146,16 +146,22 @@ class AgentTestCase(twtest.TokenwatchTestCase):
         with open(os.path.join(self.agent_config, "tokenwatch", "agent.conf"), "w") as f:
             f.write(text)
 
-    def start_agent(self, language=None):
-        env = self.agent_env()
+    def locale_env(self, env, lang=None):
+        """English (C.UTF-8) unless lang, e.g. "cs_CZ.UTF-8", is given: then
+        LANG alone, as a user's session sets it (install-deps.sh generates
+        cs_CZ.UTF-8)."""
         env["TOKENWATCH_LOCALEDIR"] = self.localedir
-        # English unless a test asks: LANGUAGE is honoured with C.UTF-8
-        env["LC_ALL"] = "C.UTF-8"
-        env.pop("LANG", None)
-        if language:
-            env["LANGUAGE"] = language
+        for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LC_TIME"):
+            env.pop(var, None)
+        if lang:
+            env["LANG"] = lang
         else:
-            env.pop("LANGUAGE", None)
+            env.pop("LANG", None)
+            env["LC_ALL"] = "C.UTF-8"
+        return env
+
+    def start_agent(self, lang=None):
+        env = self.locale_env(self.agent_env(), lang)
         # TOKENWATCH_AGENT_WRAPPER: e.g. valgrind with its options
         wrapper = os.environ.get("TOKENWATCH_AGENT_WRAPPER", "").split()
         self.n_agent += 1
@@ -232,13 +238,29 @@ class TestExpiry(AgentTestCase):
         self.start_notifier()
         self.start_daemon()
         self.wait_readers(4)
-        self.start_agent(language="cs")
+        self.start_agent(lang="cs_CZ.UTF-8")
         card = self.insert(0, {"9a": self.leaf("Jana Nováková", 10 * DAY + HOUR)})
         (n,) = self.wait_notifications(1)
         self.assertEqual(n["summary"], "Platnost certifikátu skončí za 10 dní")
         self.assertIn("Držitel: Jana Nováková", n["body"])
         self.assertIn("nutná osobní návštěva", n["body"])
         self.assertEqual(n["actions"], ["default", "Podrobnosti", "snooze", "Připomenout zítra"])
+        # the date in the Czech way (the test bed's certificates end at a whole second)
+        (cert,) = self.objects(twtest.IFACE + ".Certificate").values()
+        end = datetime.datetime.fromtimestamp(cert["EffectiveNotAfter"])
+        self.assertIn("nejpozději %d.%d.%d." % (end.day, end.month, end.year), n["body"])
+
+        # tokenwatchctl speaks Czech with the same LANG
+        env = self.locale_env(dict(self.env), "cs_CZ.UTF-8")
+        out = subprocess.run([twtest.tool("TOKENWATCHCTL"), "--session", "certs"], env=env,
+                             capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("Sériové číslo", out.stdout)
+        self.assertIn("Jana Nováková", out.stdout)
+        out = subprocess.run([twtest.tool("TOKENWATCHCTL"), "--session", "nonsense"], env=env,
+                             capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("Neznámý příkaz", out.stderr)
         card.remove()
 
     def test_without_actions_and_snooze(self):
