@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+#include <gio/gio.h>
+#include <glib-unix.h>
 #include <stdlib.h>
 #include <systemd/sd-login.h>
 
@@ -39,6 +41,10 @@ struct _TwEngine {
 	/* reader name → generation: bumped on each card event, so that a read
 	 * that started before the card changed is dropped when it ends */
 	GHashTable *generations;
+	/* sessions coming and going on seat0: the present tokens gain owners */
+	sd_login_monitor *login_monitor;
+	guint login_watch_id;
+	GFileMonitor *test_sessions_monitor; /* TOKENWATCH_TEST_SESSIONS_FILE */
 };
 
 G_DEFINE_TYPE(TwEngine, tw_engine, G_TYPE_OBJECT)
@@ -305,8 +311,9 @@ tw_engine_apply_scan(TwEngine *self, TwEngineRead *read, TwTokenRead *result, gi
  * tw_engine_active_uids:
  *
  * The users whose session is active on seat0 now (sd-login): the owners of
- * a token seen now. TOKENWATCH_TEST_SESSION_UIDS (a comma-separated list)
- * stands in for logind in tests.
+ * a token seen now. TOKENWATCH_TEST_SESSION_UIDS (a comma-separated list), or
+ * the file TOKENWATCH_TEST_SESSIONS_FILE names (the same list, followed as it
+ * changes), stands in for logind in tests.
  *
  * Returns: (transfer full) (element-type guint32)
  */
@@ -315,9 +322,16 @@ tw_engine_active_uids(void)
 {
 	GArray *uids = g_array_new(FALSE, FALSE, sizeof(guint32));
 	const gchar *test = g_getenv("TOKENWATCH_TEST_SESSION_UIDS");
+	const gchar *test_file = g_getenv("TOKENWATCH_TEST_SESSIONS_FILE");
+	g_autofree gchar *test_contents = NULL;
 	char **sessions = NULL;
 	int n;
 
+	if (test_file != NULL) {
+		if (!g_file_get_contents(test_file, &test_contents, NULL, NULL))
+			return uids;
+		test = test_contents;
+	}
 	if (test != NULL) {
 		g_auto(GStrv) parts = g_strsplit(test, ",", -1);
 
@@ -349,10 +363,10 @@ tw_engine_active_uids(void)
 	return uids;
 }
 
-/* after a read: the cards' ATRs on their tokens (for the device data), the
- * users it is seen with, then every deadline */
+/* the users of the active sessions become owners of every token present in
+ * a reader (and, after a read, the cards' ATRs go on their tokens) */
 static void
-tw_engine_after_read(TwEngine *self)
+tw_engine_update_present(TwEngine *self, gboolean set_atr)
 {
 	g_autoptr(GArray) uids = tw_engine_active_uids();
 
@@ -368,12 +382,77 @@ tw_engine_after_read(TwEngine *self)
 
 			if (!tw_token_get_present(token))
 				continue;
-			tw_token_set_atr(token, tw_reader_get_atr(reader));
+			if (set_atr)
+				tw_token_set_atr(token, tw_reader_get_atr(reader));
 			tw_token_add_owners(token, uids);
 		}
 	}
+}
+
+/* after a read: the cards' ATRs on their tokens (for the device data), the
+ * users it is seen with, then every deadline */
+static void
+tw_engine_after_read(TwEngine *self)
+{
+	tw_engine_update_present(self, TRUE);
 	if (self->tracker != NULL)
 		tw_tracker_evaluate(self->tracker);
+}
+
+/* a session started, ended or became active (a user switch): a token in a
+ * reader now is seen by that user too */
+static gboolean
+tw_engine_login_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	TwEngine *self = TW_ENGINE(user_data);
+
+	sd_login_monitor_flush(self->login_monitor);
+	tw_engine_update_present(self, FALSE);
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+tw_engine_test_sessions_cb(GFileMonitor *monitor,
+			   GFile *file,
+			   GFile *other,
+			   GFileMonitorEvent event,
+			   gpointer user_data)
+{
+	if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT ||
+	    event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_MOVED_IN ||
+	    event == G_FILE_MONITOR_EVENT_RENAMED)
+		tw_engine_update_present(TW_ENGINE(user_data), FALSE);
+}
+
+static void
+tw_engine_watch_sessions(TwEngine *self)
+{
+	const gchar *test_file = g_getenv("TOKENWATCH_TEST_SESSIONS_FILE");
+	int r;
+
+	if (test_file != NULL) {
+		g_autoptr(GFile) file = g_file_new_for_path(test_file);
+		g_autoptr(GError) error = NULL;
+
+		self->test_sessions_monitor =
+			g_file_monitor_file(file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+		if (self->test_sessions_monitor == NULL) {
+			g_warning("cannot watch %s: %s", test_file, error->message);
+			return;
+		}
+		g_signal_connect(self->test_sessions_monitor, "changed",
+				 G_CALLBACK(tw_engine_test_sessions_cb), self);
+		return;
+	}
+	if (g_getenv("TOKENWATCH_TEST_SESSION_UIDS") != NULL)
+		return;
+	r = sd_login_monitor_new("session", &self->login_monitor);
+	if (r < 0) {
+		g_info("not following login sessions: %s", g_strerror(-r));
+		return;
+	}
+	self->login_watch_id = g_unix_fd_add(sd_login_monitor_get_fd(self->login_monitor), G_IO_IN,
+					     tw_engine_login_cb, self);
 }
 
 static void
@@ -660,6 +739,7 @@ tw_engine_start(TwEngine *self, GError **error)
 		return FALSE;
 	tw_tracker_watch_renewals(self->tracker);
 	tw_tracker_evaluate(self->tracker);
+	tw_engine_watch_sessions(self);
 
 	self->p11 = tw_p11_new(tw_config_get_use_p11_kit(self->config),
 			       tw_config_get_modules(self->config),
@@ -788,6 +868,12 @@ tw_engine_dispose(GObject *object)
 	TwEngine *self = TW_ENGINE(object);
 
 	g_cancellable_cancel(self->cancellable);
+	g_clear_handle_id(&self->login_watch_id, g_source_remove);
+	g_clear_pointer(&self->login_monitor, sd_login_monitor_unref);
+	if (self->test_sessions_monitor != NULL) {
+		g_signal_handlers_disconnect_by_data(self->test_sessions_monitor, self);
+		g_clear_object(&self->test_sessions_monitor);
+	}
 	if (self->monitor != NULL) {
 		tw_pcsc_monitor_stop(self->monitor);
 		g_signal_handlers_disconnect_by_data(self->monitor, self);

@@ -265,6 +265,34 @@ class TestStoresOwners(StoresTestCase):
         self.assertIn("Nothing to register", agent.log_text())
         card.remove()
 
+    def test_session_becomes_active_while_token_present(self):
+        """A user switch with the card in the reader: the user whose session
+        became active owns the token from then on, and its agent registers
+        it (sd-login's session monitor; a file the daemon follows stands in
+        for logind here)."""
+        other = os.getuid() + 1
+        sessions = os.path.join(self.workdir, "sessions")
+        with open(sessions, "w") as f:
+            f.write("%d\n" % other)
+        self.env["TOKENWATCH_TEST_SESSIONS_FILE"] = sessions
+        self.start_daemon()
+        self.wait_readers(4)
+        self.start_agent()
+        card = self.insert(0, {"9a": self.leaf("Sdílený Počítač", 300 * DAY)})
+        nick = "%s - Sdílený Počítač" % self.token_label()
+        self.pump(2.0)
+        self.assertEqual(certutil_nicknames(self.firefox), [])
+        (token,) = self.objects(TOKEN).values()
+        self.assertEqual(token["Owners"], [other])
+        # this user's session becomes active (atomically, as logind writes)
+        with open(sessions + ".tmp", "w") as f:
+            f.write("%d\n" % os.getuid())
+        os.rename(sessions + ".tmp", sessions)
+        self.wait_until(lambda: list(self.objects(TOKEN).values())[0]["Owners"]
+                        == [other, os.getuid()], 10, "Owners to grow")
+        self.wait_registered(self.firefox, nick)
+        card.remove()
+
     def test_register_disabled(self):
         self.write_agent_config("[Stores]\nRegister=false\nRetrySeconds=0\nBogus=1\n")
         self.start_daemon()
