@@ -265,6 +265,28 @@ class TestStoresOwners(StoresTestCase):
         self.assertIn("Nothing to register", agent.log_text())
         card.remove()
 
+    def test_absent_token_of_another_user(self):
+        """Another user's token, remembered by the daemon and no longer in a
+        reader, with a warning due: this user's agent, starting after it,
+        neither shows it nor registers anything; the daemon still lists it."""
+        self.env["TOKENWATCH_TEST_SESSION_UIDS"] = str(os.getuid() + 1)
+        self.start_notifier()
+        self.start_daemon()
+        self.wait_readers(4)
+        card = self.insert(0, {"9a": self.leaf("Cizí Nepřítomný", 5 * DAY + HOUR)})
+        self.wait_signal("ExpiryWarning")
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        agent = self.start_agent()
+        self.wait_until(lambda: "tokenwatchd is running" in agent.log_text(), 10,
+                        "the agent to follow the daemon")
+        self.pump(3.0)  # past the agent's catch-up
+        self.assertEqual(self.notifications(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.shared, "cert9.db")))
+        self.assertEqual(certutil_nicknames(self.firefox), [])
+        (token,) = self.objects(TOKEN).values()
+        self.assertFalse(token["Present"])
+
     def test_session_becomes_active_while_token_present(self):
         """A user switch with the card in the reader: the user whose session
         became active owns the token from then on, and its agent registers
