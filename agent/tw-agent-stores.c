@@ -17,7 +17,8 @@
  *              nicknames=<token label> - <holder>;...
  *
  * A store in use (Firefox running, sqlite locked) is tried again after
- * [Stores] RetrySeconds. Copies of certificates that expired or were
+ * [Stores] RetrySeconds, and so is everything when the helper had to be
+ * stopped after TW_STORES_HELPER_TIMEOUT_S. Copies of certificates that expired or were
  * superseded are removed [Stores] RemoveStaleAfterDays after that happened
  * (for an expired one: after NotAfter; for a superseded one: after the agent
  * first saw it superseded, kept in $XDG_STATE_HOME/tokenwatch-agent/stale.ini);
@@ -35,7 +36,10 @@
 #define TW_STORES_SYNC_DELAY_MS 300
 #define TW_STORES_GROUP_STALE	"stale"
 #define TW_STORES_EX_TEMPFAIL	75
-#define TW_DAY_SECONDS		(24 * 60 * 60)
+/* a run loads vendor PKCS#11 modules, which may hang (a card pulled in the
+ * middle of an APDU): it is stopped after this long and tried again later */
+#define TW_STORES_HELPER_TIMEOUT_S 90
+#define TW_DAY_SECONDS		   (24 * 60 * 60)
 
 struct _TwAgentStores {
 	GObject parent_instance;
@@ -49,6 +53,8 @@ struct _TwAgentStores {
 	guint sync_id;	/* a sync is due soon */
 	guint retry_id; /* a store was busy */
 	guint due_id;	/* a stale copy is due for removal */
+	GSubprocess *helper;
+	guint helper_timeout_id;
 	gboolean running;
 	gboolean again; /* asked for while running */
 
@@ -150,6 +156,8 @@ tw_agent_stores_due_cb(gpointer user_data)
 static void
 tw_agent_stores_finished(TwAgentStores *self)
 {
+	g_clear_handle_id(&self->helper_timeout_id, g_source_remove);
+	g_clear_object(&self->helper);
 	self->running = FALSE;
 	g_clear_pointer(&self->request, g_key_file_unref);
 	if (self->again) {
@@ -192,14 +200,32 @@ tw_agent_stores_helper_cb(GObject *source, GAsyncResult *res, gpointer user_data
 		}
 	}
 	if (g_subprocess_get_if_exited(helper) &&
-	    g_subprocess_get_exit_status(helper) == TW_STORES_EX_TEMPFAIL)
+	    g_subprocess_get_exit_status(helper) == TW_STORES_EX_TEMPFAIL) {
 		busy = TRUE;
-	else if (!g_subprocess_get_successful(helper) && !busy)
+	} else if (g_subprocess_get_if_signaled(helper)) {
+		/* stopped by the time limit, or killed: what it did is recorded */
+		busy = TRUE;
+	} else if (!g_subprocess_get_successful(helper) && !busy) {
 		g_warning("The store helper ended with status %d", g_subprocess_get_status(helper));
+	}
 	if (busy && self->retry_id == 0)
 		self->retry_id = g_timeout_add_seconds(self->config.retry_seconds,
 						       tw_agent_stores_retry_cb, self);
 	tw_agent_stores_finished(self);
+}
+
+static gboolean
+tw_agent_stores_helper_timeout_cb(gpointer user_data)
+{
+	TwAgentStores *self = TW_AGENT_STORES(user_data);
+
+	self->helper_timeout_id = 0;
+	g_warning("The store helper did not finish in %u s (a PKCS#11 module hangs?): "
+		  "stopped, trying again in %u s",
+		  TW_STORES_HELPER_TIMEOUT_S, self->config.retry_seconds);
+	if (self->helper != NULL)
+		g_subprocess_force_exit(self->helper);
+	return G_SOURCE_REMOVE;
 }
 
 static void
@@ -225,6 +251,10 @@ tw_agent_stores_spawn(TwAgentStores *self)
 		tw_agent_stores_finished(self);
 		return;
 	}
+	g_debug("Store helper %s started", g_subprocess_get_identifier(helper));
+	self->helper = g_object_ref(helper);
+	self->helper_timeout_id = g_timeout_add_seconds(TW_STORES_HELPER_TIMEOUT_S,
+							tw_agent_stores_helper_timeout_cb, self);
 	g_subprocess_communicate_utf8_async(helper, data, self->cancellable,
 					    tw_agent_stores_helper_cb, g_object_ref(self));
 }
@@ -447,6 +477,9 @@ tw_agent_stores_dispose(GObject *object)
 	g_clear_handle_id(&self->sync_id, g_source_remove);
 	g_clear_handle_id(&self->retry_id, g_source_remove);
 	g_clear_handle_id(&self->due_id, g_source_remove);
+	g_clear_handle_id(&self->helper_timeout_id, g_source_remove);
+	/* a run under way finishes alone; its result is recorded */
+	g_clear_object(&self->helper);
 	g_clear_object(&self->client);
 	g_clear_pointer(&self->request, g_key_file_unref);
 	G_OBJECT_CLASS(tw_agent_stores_parent_class)->dispose(object);

@@ -42,7 +42,9 @@ run() { # builddir, logbase, meson test options...
 }
 
 setup "$top/build-ci" -Dwerror=true
-run "$top/build-ci" pass1-werror
+# the integration tests mostly wait for cards, buses and sockets: three at a
+# time keep two cores busy (the valgrind pass is CPU-bound and keeps two)
+run "$top/build-ci" pass1-werror --num-processes 3
 
 if [[ $quick -eq 0 ]]; then
     setup "$top/build-ci-asan" -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
@@ -50,7 +52,7 @@ if [[ $quick -eq 0 ]]; then
     ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
     LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run "$top/build-ci-asan" pass2-asan
+        run "$top/build-ci-asan" pass2-asan --num-processes 3
 
     run "$top/build-ci" pass3-valgrind-unit --suite unit --suite client-lib --suite cli \
         --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$top/tests/valgrind.supp"

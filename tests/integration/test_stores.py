@@ -91,6 +91,16 @@ class StoresTestCase(AgentTestCase):
         self.wait_until(registered, timeout * twtest.TIME_SCALE,
                         "%s in %s" % (nickname, dbdir))
 
+    def wait_registered_everywhere(self, nickname):
+        """Registered in every database of the test, the run of the agent's
+        helper over: the card may be pulled without pulling it from under
+        the helper (see the agent's helper time limit for when that
+        happens)."""
+        for db in (self.shared, self.firefox, self.thunderbird):
+            self.wait_registered(db, nickname)
+        self.wait_until(lambda: self.record_group(self.thunderbird).get("certificates"),
+                        10, "the record")
+
     def record_file(self):
         cp = configparser.ConfigParser(interpolation=None)
         cp.optionxform = str
@@ -169,7 +179,7 @@ class TestStores(StoresTestCase):
         self.start_agent()
         card = self.insert(0, {"9a": self.leaf("Eva Malá", 300 * DAY)})
         nick = "%s - Eva Malá" % self.token_label()
-        self.wait_registered(self.firefox, nick)
+        self.wait_registered_everywhere(nick)
         self.wait_until(lambda: MODULE in modutil_modules(self.firefox, self.agent_env()),
                         10, "the module")
         # the user deletes the module and the copy in Firefox's device manager
@@ -232,13 +242,14 @@ class TestStores(StoresTestCase):
         new = self.leaf("Jan Obnovený", 400 * DAY + HOUR, qc_compliance=True, qc_sscd=True)
         card = self.insert(0, {"9c": old})
         nick = "%s - Jan Obnovený" % self.token_label()
-        self.wait_registered(self.shared, nick)
+        self.wait_registered_everywhere(nick)
         card.remove()
         self.wait_signal("TokenRemoved")
         card2 = self.insert(1, {"9c": new}, n_tokens=2)
         self.wait_signal("CertificateRenewed")
         # one copy again: the new one; the old is gone (grace 0 days)
         def copies():
+            time.sleep(0.1)
             out = subprocess.run(["certutil", "-L", "-d", "sql:" + self.shared, "-n", nick,
                                   "-a"], capture_output=True, text=True)
             blocks = out.stdout.split("-----END CERTIFICATE-----")
