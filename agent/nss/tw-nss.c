@@ -30,7 +30,7 @@ static GMutex tw_nss_mutex;
 
 /* sqlite's lock bytes: PENDING, RESERVED, then 510 SHARED bytes */
 #define TW_SQLITE_PENDING_BYTE 0x40000000
-#define TW_SQLITE_WRITER_BYTES 2
+#define TW_SQLITE_LOCK_BYTES   512
 
 /* how long a lock held by another process is waited for: 20 × 100 ms */
 #define TW_NSS_BUSY_TRIES   20
@@ -95,11 +95,12 @@ tw_nss_profile_is_locked(const gchar *dbdir)
 	return FALSE;
 }
 
-/* another process writing cert9.db or key4.db: it holds sqlite's PENDING or
- * RESERVED byte write-locked (a probe for a read lock conflicts with write
- * locks only). Readers (certutil -L, a browser looking a certificate up)
- * are not a reason to wait: sqlite's busy timeout covers them, and NSS
- * reports a reader that stays too long as SEC_ERROR_PKCS11_GENERAL_ERROR. */
+/* another process in a transaction on cert9.db or key4.db: it holds one of
+ * sqlite's lock bytes (a writer PENDING or RESERVED, a reader one of the
+ * SHARED bytes). A write of ours would wait for it in NSS, and a reader that
+ * stays longer than sqlite's busy timeout makes NSS fail half-way (leaking
+ * in softokn). A reader of a moment (certutil -L) is waited for first, see
+ * tw_nss_database_stays_busy(). */
 static gboolean
 tw_nss_sqlite_is_locked(const gchar *dbdir)
 {
@@ -107,10 +108,10 @@ tw_nss_sqlite_is_locked(const gchar *dbdir)
 
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		g_autofree gchar *fn = g_build_filename(dbdir, names[i], NULL);
-		struct flock fl = {.l_type = F_RDLCK,
+		struct flock fl = {.l_type = F_WRLCK,
 				   .l_whence = SEEK_SET,
 				   .l_start = TW_SQLITE_PENDING_BYTE,
-				   .l_len = TW_SQLITE_WRITER_BYTES};
+				   .l_len = TW_SQLITE_LOCK_BYTES};
 		gboolean held;
 		int fd = open(fn, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -129,9 +130,9 @@ tw_nss_database_is_busy(const gchar *dbdir)
 	return tw_nss_profile_is_locked(dbdir) || tw_nss_sqlite_is_locked(dbdir);
 }
 
-/* Another writer is usually done in a moment: wait for it a little before
- * calling the database busy. A profile in use (Firefox running) is busy at
- * once. */
+/* Another program's transaction is usually over in a moment: wait for it a
+ * little before calling the database busy. A profile in use (Firefox
+ * running) is busy at once. */
 static gboolean
 tw_nss_database_stays_busy(const gchar *dbdir)
 {
