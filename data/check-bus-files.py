@@ -9,14 +9,15 @@ usage: check-bus-files.py --policy CONF --activation SERVICE --unit UNIT.in
 Fails (exit 1) with one line per problem when:
   - the policy is not well-formed XML, is not a <busconfig>, or lacks the
     busconfig DOCTYPE;
-  - anybody but root may own the name, or a rule owns another name;
+  - anybody but root and the daemon's user (tokenwatch) may own the name,
+    or a rule owns another name;
   - a send_destination is not the bus name (e.g. an interface name used as
     a destination), or comes without a send_interface;
   - an interface of the contract, or one of the standard interfaces the
     daemon serves, is not allowed; or an unknown interface is;
   - the activation file is not a valid [D-BUS Service] file for the name,
-    with an absolute Exec=, User=root and SystemdService=tokenwatch.service;
-  - the unit's BusName=/Type=/Alias= do not match.
+    with an absolute Exec=, User=tokenwatch and SystemdService=tokenwatch.service;
+  - the unit's BusName=/Type=/Alias=/User=/Group= do not match.
 """
 
 import argparse
@@ -27,6 +28,7 @@ import xml.dom.minidom
 import xml.parsers.expat
 
 BUS_NAME = "io.github.tokenwatch.TokenWatch1"
+DAEMON_USER = "tokenwatch"
 UNIT_NAME = "tokenwatch.service"
 BUSCONFIG_PUBLIC_ID = "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
 STANDARD_INTERFACES = {
@@ -85,8 +87,9 @@ def check_policy(path, interfaces):
                 if rule.tagName == "allow":
                     if attrs.get("own") != BUS_NAME:
                         problem(path, f"{where}: owns a name other than {BUS_NAME}")
-                    if context != {"user": "root"}:
-                        problem(path, f"{where}: only <policy user=\"root\"> may own the name")
+                    if context not in ({"user": "root"}, {"user": DAEMON_USER}):
+                        problem(path, f"{where}: only <policy user=\"root\"> and "
+                                f"<policy user=\"{DAEMON_USER}\"> may own the name")
                 continue
             dest = attrs.get("send_destination")
             if dest is not None:
@@ -137,8 +140,8 @@ def check_activation(path):
     argv0 = exec_.split()[0] if exec_.split() else ""
     if not os.path.isabs(argv0) or os.path.basename(argv0) != "tokenwatchd" or "@" in exec_:
         problem(path, f"Exec= is {exec_!r}, expected an absolute path to tokenwatchd")
-    if sec.get("User") != "root":
-        problem(path, f"User= is {sec.get('User')!r}, expected 'root'")
+    if sec.get("User") != DAEMON_USER:
+        problem(path, f"User= is {sec.get('User')!r}, expected {DAEMON_USER!r}")
     if sec.get("SystemdService") != UNIT_NAME:
         problem(path, f"SystemdService= is {sec.get('SystemdService')!r}, expected {UNIT_NAME!r}")
 
@@ -162,6 +165,8 @@ def check_unit(path):
         ("Service", "Type"): "dbus",
         ("Service", "BusName"): BUS_NAME,
         ("Install", "Alias"): f"dbus-{BUS_NAME}.service",
+        ("Service", "User"): "@daemon_user@",
+        ("Service", "Group"): "@daemon_user@",
     }
     for (sec, key), want in expect.items():
         got = values.get((sec, key))

@@ -101,13 +101,19 @@ class NotifySocket:
 class Daemon:
     """tokenwatchd --session on the private bus."""
 
-    def __init__(self, workdir, env, args=(), name="tokenwatchd"):
+    def __init__(self, workdir, env, args=(), name="tokenwatchd", user=None):
         self.name = name
         self.notify = NotifySocket(os.path.join(workdir, name + ".notify"))
         env = dict(env)
         env["NOTIFY_SOCKET"] = self.notify.path
         # TOKENWATCHD_WRAPPER: e.g. valgrind with its options, split on spaces
         wrapper = os.environ.get("TOKENWATCHD_WRAPPER", "").split()
+        # user: (uid, gid) to run as, without any capability (setpriv)
+        if user is not None:
+            os.chmod(self.notify.path, 0o777)
+            wrapper = ["setpriv", "--reuid=%d" % user[0], "--regid=%d" % user[1],
+                       "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                       "--no-new-privs"] + wrapper
         self.proc = procs.Proc(wrapper + [tool("TOKENWATCHD"), "--session", "-v"] + list(args),
                                os.path.join(workdir, name + ".log"), env=env)
 
@@ -276,9 +282,9 @@ class TokenwatchTestCase(unittest.TestCase):
                         "%d× %s(%s)" % (n, member, arg or ""))
 
     # -- the daemon ---------------------------------------------------------
-    def start_daemon(self, args=(), wait=True, name="tokenwatchd", p11_args=None):
+    def start_daemon(self, args=(), wait=True, name="tokenwatchd", p11_args=None, user=None):
         args = list(DEFAULT_P11_ARGS if p11_args is None else p11_args) + list(args)
-        d = Daemon(self.workdir, self.env, args, name)
+        d = Daemon(self.workdir, self.env, args, name, user)
         self.daemons.append(d)
         # runs before the workdir cleanup: cleanups go last in, first out
         self.addCleanup(self._stop_daemon, d)

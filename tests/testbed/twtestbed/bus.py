@@ -1,7 +1,8 @@
 """A private D-Bus daemon on a unix socket in the instance's temp dir.
 
 The policy allows everything (like a session bus), so the same bus can
-stand in for both the session and the system bus of the code under test.
+stand in for both the session and the system bus of the code under test;
+any user may connect (a test may run a program as another uid).
 """
 
 import os
@@ -20,6 +21,7 @@ _CONFIG = """\
   <listen>unix:path=%(socket)s</listen>
   <auth>EXTERNAL</auth>
 %(servicedirs)s  <policy context="default">
+    <allow user="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
