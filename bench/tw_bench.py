@@ -77,11 +77,14 @@ OPENSC = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 
 
 class Bench:
-    def __init__(self, bed, build):
+    """tokenwatchd on the bed; `prefix`: a wrapper (e.g. valgrind) and its
+    options; `env`: the daemon's environment (default: the bed's)."""
+
+    def __init__(self, bed, build, prefix=(), env=None):
         self.bed = bed
-        self.daemon = bed.spawn("tokenwatchd", [os.path.join(build, "daemon", "tokenwatchd"),
-                                                "--session", "--no-p11-kit",
-                                                "--pkcs11-module", OPENSC])
+        self.daemon = bed.spawn("tokenwatchd", list(prefix) + [
+            os.path.join(build, "daemon", "tokenwatchd"), "--session", "--no-p11-kit",
+            "--pkcs11-module", OPENSC], env=env)
         self.conn = Gio.DBusConnection.new_for_address_sync(
             bed.bus.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
             | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
