@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "tw-auth.h"
 #include "tw-daemon.h"
 #include "tw-dbus-generated.h"
 #include "tw-names.h"
@@ -539,6 +540,99 @@ tw_daemon_renewed_cb(TwEngine *engine, TwCertificate *old, TwCertificate *new, g
 		tw_dbus_manager_emit_certificate_renewed(self->manager, old_path, new_path);
 }
 
+/* A call that changes state, waiting for the caller's uid and polkit. */
+typedef struct {
+	TwDaemon *self;
+	GDBusMethodInvocation *invocation;
+	gchar *token_id; /* Forget */
+	guint32 uid;
+} TwDaemonCall;
+
+static void
+tw_daemon_call_free(TwDaemonCall *call)
+{
+	g_object_unref(call->self);
+	g_object_unref(call->invocation);
+	g_free(call->token_id);
+	g_free(call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TwDaemonCall, tw_daemon_call_free)
+
+static TwDaemonCall *
+tw_daemon_call_new(TwDaemon *self, GDBusMethodInvocation *invocation)
+{
+	TwDaemonCall *call = g_new0(TwDaemonCall, 1);
+
+	call->self = g_object_ref(self);
+	call->invocation = g_object_ref(invocation);
+	return call;
+}
+
+static void
+tw_daemon_return_denied(GDBusMethodInvocation *invocation, const GError *error)
+{
+	g_info("%s.%s from %s refused: %s", g_dbus_method_invocation_get_interface_name(invocation),
+	       g_dbus_method_invocation_get_method_name(invocation),
+	       g_dbus_method_invocation_get_sender(invocation), error->message);
+	g_dbus_method_invocation_return_dbus_error(invocation, TW_AUTH_ERROR_PERMISSION_DENIED,
+						   error->message);
+}
+
+static gboolean
+tw_daemon_token_owned_by(TwDaemon *self, const gchar *token_id, guint32 uid)
+{
+	TwToken *token = tw_token_set_get_token(tw_engine_get_token_set(self->engine), token_id);
+	GArray *owners = token != NULL ? tw_token_get_owners(token) : NULL;
+
+	for (guint i = 0; owners != NULL && i < owners->len; i++) {
+		if (g_array_index(owners, guint32, i) == uid)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static void
+tw_daemon_forget_authorized_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(TwDaemonCall) call = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!tw_auth_check_finish(res, &error)) {
+		tw_daemon_return_denied(call->invocation, error);
+		return;
+	}
+	if (!tw_engine_forget(call->self->engine, call->token_id)) {
+		g_dbus_method_invocation_return_dbus_error(
+			call->invocation, "io.github.tokenwatch.TokenWatch1.Error.NotFound",
+			"no such token");
+		return;
+	}
+	g_message("token %s forgotten on request of %s (uid %u)", call->token_id,
+		  g_dbus_method_invocation_get_sender(call->invocation), call->uid);
+	tw_dbus_manager_complete_forget(call->self->manager, call->invocation);
+}
+
+static void
+tw_daemon_forget_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	TwDaemonCall *call = user_data;
+	g_autoptr(GError) error = NULL;
+	const gchar *action;
+
+	if (!tw_auth_get_caller_uid_finish(res, &call->uid, &error)) {
+		tw_daemon_return_denied(call->invocation, error);
+		tw_daemon_call_free(call);
+		return;
+	}
+	/* one's own token (seen in one's session) is a smaller matter */
+	action = tw_daemon_token_owned_by(call->self, call->token_id, call->uid)
+			 ? TW_AUTH_ACTION_FORGET_OWN
+			 : TW_AUTH_ACTION_FORGET;
+	tw_auth_check_async(call->invocation, call->uid, action, NULL,
+			    tw_daemon_forget_authorized_cb, call);
+}
+
 static gboolean
 tw_daemon_handle_forget_cb(TwDBusManager *manager,
 			   GDBusMethodInvocation *invocation,
@@ -548,17 +642,53 @@ tw_daemon_handle_forget_cb(TwDBusManager *manager,
 	TwDaemon *self = TW_DAEMON(user_data);
 	g_autofree gchar *prefix = g_strdup_printf("%s/tokens/", TW_DBUS_PATH);
 	const gchar *id = g_str_has_prefix(path, prefix) ? path + strlen(prefix) : NULL;
+	TwDaemonCall *call;
 
-	if (id == NULL || !tw_engine_forget(self->engine, id)) {
+	if (id == NULL ||
+	    tw_token_set_get_token(tw_engine_get_token_set(self->engine), id) == NULL) {
 		g_dbus_method_invocation_return_dbus_error(
 			invocation, "io.github.tokenwatch.TokenWatch1.Error.NotFound",
 			"no such token");
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
-	g_message("token %s forgotten on request of %s", id,
-		  g_dbus_method_invocation_get_sender(invocation));
-	tw_dbus_manager_complete_forget(manager, invocation);
+	call = tw_daemon_call_new(self, invocation);
+	call->token_id = g_strdup(id);
+	tw_auth_get_caller_uid_async(invocation, NULL, tw_daemon_forget_uid_cb, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+tw_daemon_reload_authorized_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(TwDaemonCall) call = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!tw_auth_check_finish(res, &error)) {
+		tw_daemon_return_denied(call->invocation, error);
+		return;
+	}
+	if (!tw_engine_reload(call->self->engine, &error)) {
+		g_dbus_method_invocation_return_dbus_error(
+			call->invocation, "io.github.tokenwatch.TokenWatch1.Error.InvalidArgument",
+			error->message);
+		return;
+	}
+	tw_dbus_manager_complete_reload_config(call->self->manager, call->invocation);
+}
+
+static void
+tw_daemon_reload_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	TwDaemonCall *call = user_data;
+	g_autoptr(GError) error = NULL;
+
+	if (!tw_auth_get_caller_uid_finish(res, &call->uid, &error)) {
+		tw_daemon_return_denied(call->invocation, error);
+		tw_daemon_call_free(call);
+		return;
+	}
+	tw_auth_check_async(call->invocation, call->uid, TW_AUTH_ACTION_RELOAD_CONFIG, NULL,
+			    tw_daemon_reload_authorized_cb, call);
 }
 
 static gboolean
@@ -567,15 +697,9 @@ tw_daemon_handle_reload_config_cb(TwDBusManager *manager,
 				  gpointer user_data)
 {
 	TwDaemon *self = TW_DAEMON(user_data);
-	g_autoptr(GError) error = NULL;
 
-	if (!tw_engine_reload(self->engine, &error)) {
-		g_dbus_method_invocation_return_dbus_error(
-			invocation, "io.github.tokenwatch.TokenWatch1.Error.InvalidArgument",
-			error->message);
-		return G_DBUS_METHOD_INVOCATION_HANDLED;
-	}
-	tw_dbus_manager_complete_reload_config(manager, invocation);
+	tw_auth_get_caller_uid_async(invocation, NULL, tw_daemon_reload_uid_cb,
+				     tw_daemon_call_new(self, invocation));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
