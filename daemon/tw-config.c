@@ -27,6 +27,7 @@ struct _TwConfig {
 	gchar *path;	       /* the file read, NULL if none */
 	gchar *requested_path; /* the file asked for (it may not exist) */
 	gboolean use_p11_kit;
+	gboolean isolate_modules;
 	GPtrArray *modules; /* paths, null-terminated */
 	guint token_timeout_s;
 	GArray *expiry_days; /* gint, descending */
@@ -45,10 +46,11 @@ typedef struct {
 } TwConfigKey;
 
 static const TwConfigKey tw_config_keys[] = {
-	{"PKCS11", "UseP11KitModules"}, {"PKCS11", "Modules"},
-	{"PKCS11", "TokenTimeout"},	{"Warnings", "ExpiryDays"},
-	{"Warnings", "DeviceDays"},	{"Warnings", "FreeMemoryPercent"},
-	{"Devices", "DataDirectory"},	{"Devices", "LocalDirectory"},
+	{"PKCS11", "UseP11KitModules"},	   {"PKCS11", "Modules"},
+	{"PKCS11", "IsolateModules"},	   {"PKCS11", "TokenTimeout"},
+	{"Warnings", "ExpiryDays"},	   {"Warnings", "DeviceDays"},
+	{"Warnings", "FreeMemoryPercent"}, {"Devices", "DataDirectory"},
+	{"Devices", "LocalDirectory"},
 };
 
 /**
@@ -199,6 +201,13 @@ tw_config_read(TwConfig *self, GKeyFile *kf, const gchar *path, GError **error)
 {
 	GError *local = NULL;
 
+	if (g_key_file_has_key(kf, "PKCS11", "IsolateModules", NULL)) {
+		gboolean isolate = g_key_file_get_boolean(kf, "PKCS11", "IsolateModules", &local);
+
+		if (local != NULL)
+			return tw_config_fail(error, local, path, "PKCS11", "IsolateModules");
+		self->isolate_modules = isolate;
+	}
 	if (g_key_file_has_key(kf, "PKCS11", "UseP11KitModules", NULL)) {
 		gboolean use = g_key_file_get_boolean(kf, "PKCS11", "UseP11KitModules", &local);
 
@@ -307,6 +316,13 @@ tw_config_get_path(TwConfig *self)
 {
 	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
 	return self->path;
+}
+
+gboolean
+tw_config_get_isolate_modules(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), TRUE);
+	return self->isolate_modules;
 }
 
 gboolean
@@ -429,6 +445,7 @@ static void
 tw_config_init(TwConfig *self)
 {
 	self->use_p11_kit = TRUE;
+	self->isolate_modules = TRUE;
 	self->token_timeout_s = TW_CONFIG_TOKEN_TIMEOUT_DEFAULT_S;
 	const gint expiry[] = {60, 30, 14, 7, 3, 1};
 	const gint device[] = {180, 90, 30, 7};

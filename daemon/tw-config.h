@@ -17,6 +17,7 @@ const gchar *tw_config_get_path(TwConfig *self);
 const gchar *tw_config_get_requested_path(TwConfig *self);
 
 gboolean tw_config_get_use_p11_kit(TwConfig *self);
+gboolean tw_config_get_isolate_modules(TwConfig *self);
 void tw_config_set_use_p11_kit(TwConfig *self, gboolean use);
 const gchar *const *tw_config_get_modules(TwConfig *self);
 void tw_config_add_module(TwConfig *self, const gchar *path);

@@ -38,8 +38,9 @@ struct _TwEngine {
 	TwDevices *devices;
 	TwTracker *tracker;
 	TwKeeper *keeper;
-	/* reader name → generation: bumped on each card event, so that a read
-	 * that started before the card changed is dropped when it ends */
+	/* reader name → generation: bumped on each card event (insertion and
+	 * removal), so that a read that started before the card changed is
+	 * dropped when it ends */
 	GHashTable *generations;
 	/* sessions coming and going on seat0: the present tokens gain owners */
 	sd_login_monitor *login_monitor;
@@ -147,6 +148,9 @@ tw_engine_update_reader(TwEngine *self, TwReader *reader, const TwPcscReaderStat
 		if (inserted) {
 			gboolean last = (i == n - 1);
 
+			/* a read under way (a scan) began before this card came: its
+			 * picture of the reader is out of date */
+			tw_engine_bump_generation(self, tw_reader_get_pcsc_name(reader));
 			tw_reader_set_card(reader, last ? new_state : TW_CARD_STATE_PRESENT,
 					   last ? atr : "");
 			g_info("card inserted: %s (ATR %s)", tw_reader_get_name(reader),
@@ -741,9 +745,11 @@ tw_engine_start(TwEngine *self, GError **error)
 	tw_tracker_evaluate(self->tracker);
 	tw_engine_watch_sessions(self);
 
-	self->p11 = tw_p11_new(tw_config_get_use_p11_kit(self->config),
-			       tw_config_get_modules(self->config),
-			       tw_config_get_token_timeout_ms(self->config));
+	/* vendor modules in helper processes, unless told otherwise */
+	self->p11 = (tw_config_get_isolate_modules(self->config) ? tw_p11_new_isolated
+								 : tw_p11_new)(
+		tw_config_get_use_p11_kit(self->config), tw_config_get_modules(self->config),
+		tw_config_get_token_timeout_ms(self->config));
 	tw_p11_load_async(self->p11, self->cancellable, tw_engine_p11_loaded_cb,
 			  g_object_ref(self));
 	return tw_pcsc_monitor_start(self->monitor, error);

@@ -19,6 +19,7 @@
 #include "tw-config.h"
 #include "tw-daemon.h"
 #include "tw-engine.h"
+#include "tw-p11-helper.h"
 #include "tw-p11.h"
 #include "tw-sd.h"
 #include "tw-store.h"
@@ -73,6 +74,8 @@ main(int argc, char **argv)
 	gboolean opt_verbose = FALSE;
 	gboolean opt_version = FALSE;
 	gboolean opt_no_p11_kit = FALSE;
+	gboolean opt_p11_helper = FALSE;
+	gint opt_p11_timeout = 0;
 	g_autofree gchar *opt_config = NULL;
 	g_auto(GStrv) opt_modules = NULL;
 	const GOptionEntry entries[] = {
@@ -92,6 +95,11 @@ main(int argc, char **argv)
 		 "Also load this PKCS#11 module (repeatable)", "PATH"},
 		{"no-p11-kit", 0, 0, G_OPTION_ARG_NONE, &opt_no_p11_kit,
 		 "Do not load the modules p11-kit's configuration lists", NULL},
+		/* tokenwatchd's own PKCS#11 helper processes (tw-p11-helper.c) */
+		{"p11-helper", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_p11_helper, NULL,
+		 NULL},
+		{"p11-timeout", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_p11_timeout, NULL,
+		 NULL},
 		{NULL}};
 	g_autoptr(TwConfig) config = NULL;
 	g_autoptr(GOptionContext) context = NULL;
@@ -136,6 +144,11 @@ main(int argc, char **argv)
 
 		g_setenv("G_MESSAGES_DEBUG", domains, TRUE);
 	}
+
+	if (opt_p11_helper)
+		return tw_p11_helper_main(TW_P11_HELPER_FD, !opt_no_p11_kit,
+					  (const gchar *const *)opt_modules,
+					  (guint)MAX(opt_p11_timeout, 0));
 
 	loop = g_main_loop_new(NULL, FALSE);
 	main_data.loop = loop;

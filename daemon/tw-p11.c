@@ -32,6 +32,7 @@
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
 
+#include "tw-p11-remote.h"
 #include "tw-p11.h"
 
 #define TW_P11_MAX_SLOTS	 4096
@@ -101,10 +102,11 @@ struct _TwP11 {
 	guint timeout_ms;
 	gint shut_down; /* atomic */
 
-	GMutex lock;	    /* guards everything below */
-	GPtrArray *modules; /* TwP11Module, initialised, in p11-kit's order */
-	GHashTable *errors; /* module name -> why it failed, last time */
-	GHashTable *warned; /* module names already warned about */
+	GMutex lock;	     /* guards everything below */
+	GPtrArray *modules;  /* TwP11Module, initialised, in p11-kit's order */
+	GHashTable *errors;  /* module name -> why it failed, last time */
+	GHashTable *warned;  /* module names already warned about */
+	TwP11Remote *remote; /* isolated: the modules run in helper processes */
 };
 
 G_DEFINE_TYPE(TwP11, tw_p11, G_TYPE_OBJECT)
@@ -1282,6 +1284,10 @@ tw_p11_load_async(TwP11 *self,
 		  gpointer user_data)
 {
 	g_return_if_fail(TW_IS_P11(self));
+	if (self->remote != NULL) {
+		tw_p11_remote_load_async(self->remote, cancellable, callback, user_data);
+		return;
+	}
 	tw_p11_job_start(self, TW_P11_JOB_LOAD, NULL, cancellable, callback, user_data,
 			 tw_p11_load_async);
 }
@@ -1316,6 +1322,11 @@ tw_p11_read_async(TwP11 *self,
 		  gpointer user_data)
 {
 	g_return_if_fail(TW_IS_P11(self));
+	if (self->remote != NULL) {
+		tw_p11_remote_read_async(self->remote, reader_name, cancellable, callback,
+					 user_data);
+		return;
+	}
 	tw_p11_job_start(self, TW_P11_JOB_READ, reader_name, cancellable, callback, user_data,
 			 tw_p11_read_async);
 }
@@ -1345,6 +1356,8 @@ tw_p11_get_modules(TwP11 *self)
 	g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
 
 	g_return_val_if_fail(TW_IS_P11(self), NULL);
+	if (self->remote != NULL)
+		return tw_p11_remote_get_modules(self->remote);
 	g_mutex_lock(&self->lock);
 	for (guint i = 0; i < self->modules->len; i++) {
 		TwP11Module *m = g_ptr_array_index(self->modules, i);
@@ -1369,6 +1382,10 @@ tw_p11_get_module_errors(TwP11 *self)
 	gpointer key, value;
 
 	g_return_val_if_fail(TW_IS_P11(self), copy);
+	if (self->remote != NULL) {
+		g_hash_table_unref(copy);
+		return tw_p11_remote_get_module_errors(self->remote);
+	}
 	g_mutex_lock(&self->lock);
 	g_hash_table_iter_init(&iter, self->errors);
 	while (g_hash_table_iter_next(&iter, &key, &value))
@@ -1451,6 +1468,10 @@ tw_p11_shutdown(TwP11 *self)
 	g_return_if_fail(TW_IS_P11(self));
 	if (!g_atomic_int_compare_and_exchange(&self->shut_down, FALSE, TRUE))
 		return;
+	if (self->remote != NULL) {
+		tw_p11_remote_shutdown(self->remote);
+		return;
+	}
 	/* loads and reads stop at their next call: let them get there (a load
 	 * that finishes now finalizes its module itself) */
 	if (!tw_p11_wait_workers(wait_ms))
@@ -1504,6 +1525,7 @@ tw_p11_finalize(GObject *object)
 {
 	TwP11 *self = TW_P11(object);
 
+	g_clear_pointer(&self->remote, tw_p11_remote_free);
 	g_strfreev(self->extra_paths);
 	g_ptr_array_unref(self->modules);
 	g_hash_table_unref(self->errors);
@@ -1549,5 +1571,25 @@ tw_p11_new(gboolean use_p11_kit_config, const gchar *const *extra_module_paths, 
 	if (self->extra_paths == NULL)
 		self->extra_paths = g_new0(gchar *, 1);
 	self->timeout_ms = timeout_ms > 0 ? timeout_ms : TW_P11_DEFAULT_TIMEOUT_MS;
+	return self;
+}
+
+/**
+ * tw_p11_new_isolated:
+ *
+ * As tw_p11_new(), but the modules run in helper processes of their own,
+ * one for p11-kit's configuration and one for each module given by path
+ * (tw-p11-remote.c): a module that crashes or hangs costs a read, never
+ * this process.
+ */
+TwP11 *
+tw_p11_new_isolated(gboolean use_p11_kit_config,
+		    const gchar *const *extra_module_paths,
+		    guint timeout_ms)
+{
+	TwP11 *self = tw_p11_new(use_p11_kit_config, extra_module_paths, timeout_ms);
+
+	self->remote = tw_p11_remote_new(self, self->use_config,
+					 (const gchar *const *)self->extra_paths, self->timeout_ms);
 	return self;
 }

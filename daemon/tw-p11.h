@@ -66,6 +66,9 @@ G_DECLARE_FINAL_TYPE(TwP11, tw_p11, TW, P11, GObject)
 TwP11 *tw_p11_new(gboolean use_p11_kit_config,
 		  const gchar *const *extra_module_paths,
 		  guint timeout_ms) G_GNUC_WARN_UNUSED_RESULT;
+TwP11 *tw_p11_new_isolated(gboolean use_p11_kit_config,
+			   const gchar *const *extra_module_paths,
+			   guint timeout_ms) G_GNUC_WARN_UNUSED_RESULT;
 void tw_p11_load_async(TwP11 *self,
 		       GCancellable *cancellable,
 		       GAsyncReadyCallback callback,

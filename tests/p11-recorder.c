@@ -22,6 +22,11 @@
  * FN@N (e.g. error:C_GetAttributeValue@3:CKR_DEVICE_REMOVED) starts the
  * fault at the Nth call of FN, counting from 1: a card pulled mid-read.
  *
+ * TW_P11_RECORDER_FAULT_FILE names a file that holds the same list; it is
+ * read again at every call whose file changed (its mtime or size), so that a
+ * test switches faults while the daemon runs. Once set, it overrides
+ * TW_P11_RECORDER_FAULT; a missing or empty file means no faults.
+ *
  * tw_p11_recorder_configure() replaces the faults and the log at run time,
  * for tests that run many cases in one process; it also ends every hang (the
  * hanging call then goes on to the real module). Without it the environment
@@ -38,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -225,6 +231,40 @@ rec_configure_locked(const char *faults, const char *log_path)
 	pthread_cond_broadcast(&rec_cond);
 }
 
+/* TW_P11_RECORDER_FAULT_FILE: the faults again when the file changed */
+static void
+rec_check_fault_file_locked(void)
+{
+	static struct timespec seen_mtime;
+	static off_t seen_size = -1;
+	const char *path = getenv("TW_P11_RECORDER_FAULT_FILE");
+	struct stat st;
+	char buf[1024];
+	ssize_t n = 0;
+	int fd;
+
+	if (path == NULL || *path == '\0')
+		return;
+	if (stat(path, &st) != 0) {
+		st.st_size = 0;
+		st.st_mtim.tv_sec = 0;
+		st.st_mtim.tv_nsec = 0;
+	}
+	if (st.st_size == seen_size && st.st_mtim.tv_sec == seen_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == seen_mtime.tv_nsec)
+		return;
+	seen_size = st.st_size;
+	seen_mtime = st.st_mtim;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	rec_configure_locked(buf, getenv("TW_P11_RECORDER_LOG"));
+}
+
 void
 tw_p11_recorder_configure(const char *faults, const char *log_path)
 {
@@ -274,6 +314,7 @@ rec_enter(ck_rv_t *rv, unsigned int *post, const char *fmt, ...)
 	if (!rec_configured)
 		rec_configure_locked(getenv("TW_P11_RECORDER_FAULT"),
 				     getenv("TW_P11_RECORDER_LOG"));
+	rec_check_fault_file_locked();
 	rec_write_locked(line);
 	for (unsigned int i = 0; i < rec_n_faults && ret == 0; i++) {
 		RecFault *f = &rec_faults[i];
