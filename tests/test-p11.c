@@ -587,6 +587,7 @@ test_recorder_late_result(void)
 	g_autoptr(GError) error = NULL;
 	TwP11 *p11;
 	GPtrArray *tokens;
+	gint64 end;
 
 	tw.configure("hang:C_GetAttributeValue", log_path);
 	p11 = load_paths(tw.recorder, NULL, 300 * tw.scale);
@@ -602,8 +603,9 @@ test_recorder_late_result(void)
 	g_object_unref(p11);
 	g_assert_nonnull(p11); /* the worker holds it */
 	tw.configure(NULL, NULL);
-	for (gint64 end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND * tw.scale;
-	     p11 != NULL;) {
+	/* the weak pointer clears p11 when the worker lets go */
+	end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND * tw.scale;
+	while (p11 != NULL) {
 		g_assert_cmpint(g_get_monotonic_time(), <, end);
 		g_main_context_iteration(NULL, FALSE);
 		g_usleep(5 * 1000);

@@ -45,6 +45,13 @@ run(const gchar *const *argv, gint *status)
 	return out;
 }
 
+/* runs @argv, which must succeed; its output is not needed */
+static void
+run_ok(const gchar *const *argv)
+{
+	g_free(run(argv, NULL));
+}
+
 static void
 make_db(const gchar *dir)
 {
@@ -156,8 +163,8 @@ static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	const gchar *argv[] = {"rm", "-rf", f->home, NULL};
-	g_autofree gchar *out = run(argv, NULL);
 
+	run_ok(argv);
 	g_free(f->reg.module_name);
 	g_free(f->reg.module_path);
 	g_ptr_array_unref(f->reg.certs);
@@ -262,12 +269,12 @@ test_unregister_all(Fixture *f, gconstpointer data)
 			TW_TEST_USER_MODULE, "-force", NULL};
 		const gchar *add_cert[] = {"certutil", "-A", "-d", sql,	     "-n", "User Cert",
 					   "-t",       ",,", "-i", user_der, NULL};
-		g_autofree gchar *out1 = run(add_mod, NULL);
-		g_autofree gchar *out2 = run(add_cert, NULL);
 		g_autofree gchar *mods = NULL;
 		g_autofree gchar *certs = NULL;
 		g_auto(GStrv) left = NULL;
 
+		run_ok(add_mod);
+		run_ok(add_cert);
 		g_assert_true(tw_nss_register(db, &f->reg, record, &error));
 		g_assert_no_error(error);
 		assert_registered(db, TRUE, TRUE, TRUE);
@@ -300,13 +307,13 @@ test_user_owned(Fixture *f, gconstpointer data)
 				  "-libfile", TW_TEST_MODULE, "-force", NULL};
 	const gchar *add_cert[] = {"certutil", "-A", "-d", sql, "-n", "Mine",
 				   "-t",       ",,", "-i", der, NULL};
-	g_autofree gchar *out1 = run(add_mod, NULL);
-	g_autofree gchar *out2 = run(add_cert, NULL);
 	g_autofree gchar *mods = NULL;
 	g_autofree gchar *certs = NULL;
 	g_auto(GStrv) rec_mods = NULL;
 	g_auto(GStrv) rec_certs = NULL;
 
+	run_ok(add_mod);
+	run_ok(add_cert);
 	g_assert_true(tw_nss_register(f->firefox, &f->reg, record, &error));
 	g_assert_no_error(error);
 	rec_mods = tw_nss_record_get_modules(record, f->firefox);
