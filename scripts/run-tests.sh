@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The tests: installs what is needed (Debian 12, as root), then builds
-# tokenwatch and runs the whole suite three ways:
+# tokenwatch and runs the whole suite three ways, then fuzzes a little:
 #   1. warnings as errors (build-ci): every test;
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer (build-ci-asan): every test;
 #   3. valgrind memcheck (build-ci): the unit tests under valgrind, and the
 #      integration tests with tokenwatchd under valgrind.
+#   4. libFuzzer (build-ci-fuzz, clang, ASan+UBSan): each fuzz target of
+#      tests/fuzz for 15 s (the seeds also run in passes 1 to 3).
 # A test that is skipped counts as failed: nothing is silently left out.
 # Ends with the line "N passed, N failed".
 #
@@ -57,6 +59,13 @@ if [[ $quick -eq 0 ]]; then
     run "$top/build-ci" pass3-valgrind-unit --suite unit --suite client-lib --suite cli \
         --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$top/tests/valgrind.supp"
     run "$top/build-ci" pass3-valgrind-integration --setup valgrind --suite integration
+
+    # libFuzzer (clang, ASan+UBSan, -Dfuzzing=true): each fuzz target for
+    # 15 s from its seeds; docs/fuzzing.md. (No -Dwerror=true yet: clang
+    # warns about the unused GMutexLocker variables in agent/nss/tw-nss.c.)
+    CC=clang setup "$top/build-ci-fuzz" -Dfuzzing=true -Db_sanitize=address,undefined \
+        -Db_lundef=false -Dintrospection=disabled
+    run "$top/build-ci-fuzz" pass4-fuzz --suite fuzz
 fi
 
 /usr/bin/python3 - "${logs[@]}" <<'PY'
