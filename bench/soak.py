@@ -4,7 +4,8 @@ certificates on the test bed (real pcscd, vpcd, the virtual PIV card OpenSC
 reads, a private bus). Every cycle waits for TokenAdded (the token read and
 its certificates parsed) and then TokenRemoved.
 
-  default     VmRSS of the daemon every --every cycles: memory stays flat
+  default     VmRSS of the daemon (and of its PKCS#11 helper processes) every
+              --every cycles: memory stays flat
   --valgrind  the daemon under valgrind memcheck (--leak-check=full): no
               error and no definitely lost block when it exits on SIGTERM
 
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -33,6 +35,22 @@ VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full",
 def fixture(build, name):
     with open(os.path.join(build, "tests", "data", "certs", name + ".der"), "rb") as f:
         return f.read()
+
+
+def helper_rss_kb(pid):
+    """VmRSS of the daemon's PKCS#11 helper processes (tokenwatchd --p11-helper)"""
+    total = 0
+    out = subprocess.run(["pgrep", "-f", "p11-helper"], capture_output=True, text=True)
+    for p in out.stdout.split():
+        try:
+            with open("/proc/%s/status" % p) as f:
+                status = f.read()
+            if "\nPPid:\t%d\n" % pid not in status:
+                continue
+            total += int(status.split("VmRSS:")[1].split()[0])
+        except (OSError, IndexError):
+            pass
+    return total
 
 
 def count(b, member):
@@ -55,10 +73,11 @@ def soak(build, cycles, every, valgrind):
             if i % every == 0:
                 b.pump(0.2)
                 samples.append({"cycle": i, "rss_kb": proc_status(b.daemon.pid)["rss_kb"],
+                                "helpers_rss_kb": helper_rss_kb(b.daemon.pid),
                                 "seconds": round(time.monotonic() - start, 1)})
-                print("cycle %5d  VmRSS %6d kB  %6.1f s" % (i, samples[-1]["rss_kb"],
-                                                             samples[-1]["seconds"]),
-                      file=sys.stderr, flush=True)
+                print("cycle %5d  VmRSS %6d kB  helpers %6d kB  %6.1f s"
+                      % (i, samples[-1]["rss_kb"], samples[-1]["helpers_rss_kb"],
+                         samples[-1]["seconds"]), file=sys.stderr, flush=True)
             if i == cycles:
                 break
             added, removed = count(b, "TokenAdded"), count(b, "TokenRemoved")
