@@ -427,7 +427,7 @@ tw_nss_register(const gchar *dbdir,
 		TwNssRecord *record,
 		GError **error)
 {
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&tw_nss_mutex);
+	G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&tw_nss_mutex);
 	gboolean ok;
 
 	g_return_val_if_fail(dbdir != NULL, FALSE);
@@ -516,7 +516,7 @@ tw_nss_delete_modules(const gchar *dbdir, TwNssRecord *record, GError **error)
 gboolean
 tw_nss_unregister_all(const gchar *dbdir, TwNssRecord *record, GError **error)
 {
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&tw_nss_mutex);
+	G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&tw_nss_mutex);
 	g_auto(GStrv) shas = NULL;
 	gboolean ok;
 
@@ -537,7 +537,7 @@ tw_nss_remove_certificates(const gchar *dbdir,
 			   const gchar *const *sha256s,
 			   GError **error)
 {
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&tw_nss_mutex);
+	G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&tw_nss_mutex);
 	gboolean ok;
 
 	g_return_val_if_fail(dbdir != NULL, FALSE);
