@@ -110,6 +110,12 @@ main(int argc, char **argv)
 	TwMain main_data = {NULL, EXIT_SUCCESS};
 
 	setlocale(LC_ALL, "");
+	/* GLib makes the C locale of g_ascii_strto*() at their first call, with
+	 * newlocale(), which leaves errno at EAGAIN when it meets a lock another
+	 * thread holds; g_ascii_string_to_signed() then takes "1" for no number
+	 * (the first state record was moved aside as broken, seen under
+	 * valgrind). Made here, before any other thread runs. */
+	(void)g_ascii_strtoll("0", NULL, 10);
 	/* no GVfs or other plug-ins in a system service */
 	g_setenv("GIO_USE_VFS", "local", TRUE);
 	/* PC/SC and PKCS#11 may write to a closed socket: that is an error, not a death */
