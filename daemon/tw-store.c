@@ -29,9 +29,13 @@
 #define TW_STORE_BACKOFF_MS_FIRST    1000
 #define TW_STORE_BACKOFF_MS_MAX	     60000
 #define TW_STORE_ID_LENGTH	     16
-#define TW_STORE_TEMP_LENGTH	     6 /* g_file_set_contents_full() writes NAME.XXXXXX */
-#define TW_STORE_RECORD_MAX	     (1024 * 1024)
+#define TW_STORE_TEMP_LENGTH	     6	 /* g_file_set_contents_full() writes NAME.XXXXXX */
 #define TW_STORE_READ_AHEAD	     128 /* files opened and announced to the kernel at once */
+
+/* Above the largest record the daemon writes: a certificate of 1 MiB (the
+ * longest attribute tw-p11 reads) is 1.4 MiB in base64, and its label and
+ * CKA_ID may each take 2 MiB more (escaped text, hex). */
+#define TW_STORE_RECORD_MAX (8 * 1024 * 1024)
 
 typedef enum {
 	TW_STORE_KIND_CERTIFICATE,
