@@ -128,6 +128,10 @@ main(int argc, char *argv[])
 	const gchar *localedir = g_getenv("TOKENWATCH_LOCALEDIR");
 
 	setlocale(LC_ALL, "");
+	/* GLib's C locale for g_ascii_strto*(), made before any other thread
+	 * runs (see tokenwatchd's main(): made later, under another thread's
+	 * locale lock, it can leave errno set and agent.conf's numbers refused) */
+	(void)g_ascii_strtoll("0", NULL, 10);
 	/* TOKENWATCH_LOCALEDIR: a test hook, the translations of the build tree */
 	bindtextdomain(GETTEXT_PACKAGE,
 		       localedir != NULL && localedir[0] != '\0' ? localedir : LOCALEDIR);
