@@ -234,12 +234,20 @@ tw_keeper_restore_certificate(const TwStoredCertificate *s, TwCertInfo *info)
 	gsize len = strlen(s->ckaid) / 2;
 	guint8 *bytes = NULL;
 
-	/* the DER is the truth: a record whose id does not match it is not it */
-	if (g_strcmp0(info->id, s->id) != 0) {
-		g_warning("state: certificate %s does not hold the certificate it names; dropped",
-			  s->id);
-		tw_cert_info_free(info);
-		return NULL;
+	/* the DER is the truth: a record whose id does not match it is not it;
+	 * but a certificate that could not be read (no DER) has an id of its
+	 * own (tw-token-set.c), which the empty value cannot confirm */
+	if (info->der != NULL && g_bytes_get_size(info->der) > 0) {
+		if (g_strcmp0(info->id, s->id) != 0) {
+			g_warning("state: certificate %s does not hold the certificate it "
+				  "names; dropped",
+				  s->id);
+			tw_cert_info_free(info);
+			return NULL;
+		}
+	} else {
+		g_free(info->id);
+		info->id = g_strdup(s->id);
 	}
 	bytes = g_new0(guint8, len + 1);
 	for (gsize i = 0; i < len; i++)

@@ -23,6 +23,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tw-token-set.h"
 
 struct _TwTokenSet {
@@ -53,6 +55,28 @@ tw_cert_info_array_free(gpointer p)
 		g_ptr_array_unref(p);
 }
 
+/* A certificate object whose value could not be read parses as the empty
+ * certificate, whose id (the hash of nothing) every such object would share:
+ * it gets an id of its own instead, from the token it is on and its CKA_ID
+ * and label, so that two unreadable certificates stay two objects. */
+static void
+tw_token_read_unreadable_id(TwCertInfo *info, const TwP11Token *token, const TwP11Object *obj)
+{
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	const gchar *parts[] = {"unreadable",  token->manufacturer, token->model,
+				token->serial, token->label,	    obj->label};
+	gsize len = 0;
+	const guint8 *id = obj->id != NULL ? g_bytes_get_data(obj->id, &len) : NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(parts); i++)
+		g_checksum_update(sum, (const guchar *)(parts[i] != NULL ? parts[i] : ""),
+				  (gssize)strlen(parts[i] != NULL ? parts[i] : "") + 1);
+	if (id != NULL && len > 0)
+		g_checksum_update(sum, id, (gssize)len);
+	g_free(info->id);
+	info->id = g_strndup(g_checksum_get_string(sum), 16);
+}
+
 /**
  * tw_token_read_new:
  * @tokens: (transfer full) (element-type TwP11Token): what tw-p11 read
@@ -80,9 +104,12 @@ tw_token_read_new(GPtrArray *tokens)
 		     j++) {
 			const TwP11Object *obj = g_ptr_array_index(token->certificates, j);
 			g_autoptr(GBytes) empty = g_bytes_new_static("", 0);
+			TwCertInfo *info =
+				tw_cert_info_parse(obj->value != NULL ? obj->value : empty);
 
-			g_ptr_array_add(
-				infos, tw_cert_info_parse(obj->value != NULL ? obj->value : empty));
+			if (obj->value == NULL || g_bytes_get_size(obj->value) == 0)
+				tw_token_read_unreadable_id(info, token, obj);
+			g_ptr_array_add(infos, info);
 		}
 		g_ptr_array_add(read->certs, infos);
 	}

@@ -246,6 +246,29 @@ test_certificate_removed_from_token(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(tw_token_set_count_certificates(fx->set), ==, 1);
 }
 
+/* two certificates whose values could not be read, on two tokens: two
+ * objects, not one (the hash of an empty value would be the same) */
+static void
+test_unreadable_certificates(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GBytes) nothing = g_bytes_new_static("", 0);
+	TwP11Token *t1 = make_token("R1", "PIN", "111", 0, nothing, NULL);
+	TwP11Token *t2 = make_token("R2", "PIN", "222", 0, nothing, NULL);
+	g_autoptr(GPtrArray) certs = NULL;
+
+	g_clear_pointer(&((TwP11Object *)g_ptr_array_index(t2->certificates, 0))->value,
+			g_bytes_unref);
+	apply(fx, "R1", t1, NULL);
+	apply(fx, "R2", t2, NULL);
+	certs = tw_token_set_get_certificates(fx->set);
+	g_assert_cmpuint(certs->len, ==, 2);
+	g_assert_cmpstr(tw_certificate_get_id(certs->pdata[0]), !=,
+			tw_certificate_get_id(certs->pdata[1]));
+	/* read again: the same objects */
+	apply(fx, "R1", make_token("R1", "PIN", "111", 0, nothing, NULL), NULL);
+	g_assert_cmpstr(fx->log->str, ==, "");
+}
+
 static void
 test_uninitialised_skipped(Fixture *fx, gconstpointer data)
 {
@@ -401,6 +424,8 @@ main(int argc, char **argv)
 	g_test_add("/token-set/moves", Fixture, NULL, fixture_setup, test_moves, fixture_teardown);
 	g_test_add("/token-set/certificate-removed", Fixture, NULL, fixture_setup,
 		   test_certificate_removed_from_token, fixture_teardown);
+	g_test_add("/token-set/unreadable-certificates", Fixture, NULL, fixture_setup,
+		   test_unreadable_certificates, fixture_teardown);
 	g_test_add("/token-set/uninitialised", Fixture, NULL, fixture_setup,
 		   test_uninitialised_skipped, fixture_teardown);
 	g_test_add_func("/token/pin-states", test_pin_states);
