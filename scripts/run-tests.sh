@@ -69,10 +69,10 @@ if [[ $quick -eq 0 ]]; then
     run "$top/build-ci" pass3-valgrind-integration --setup valgrind --suite integration
 
     # libFuzzer (clang, ASan+UBSan, -Dfuzzing=true): each fuzz target for
-    # 15 s from its seeds; docs/fuzzing.md. (No -Dwerror=true yet: clang
-    # warns about the unused GMutexLocker variables in agent/nss/tw-nss.c.)
+    # 15 s from its seeds; docs/fuzzing.md. Also: the whole project builds
+    # with clang's warnings as errors.
     CC=clang setup "$top/build-ci-fuzz" -Dfuzzing=true -Db_sanitize=address,undefined \
-        -Db_lundef=false -Dintrospection=disabled
+        -Db_lundef=false -Dintrospection=disabled -Dwerror=true
     run "$top/build-ci-fuzz" pass4-fuzz --suite fuzz
 fi
 
