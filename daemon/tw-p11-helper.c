@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib-unix.h>
 
 #include "tw-p11-helper.h"
 #include "tw-p11-wire.h"
@@ -135,6 +136,17 @@ tw_p11_helper_method_call(GDBusConnection *connection,
 	}
 }
 
+/* systemd stops the whole service at once (KillMode=control-group): the
+ * helper ends as cleanly as when its connection closes */
+static gboolean
+tw_p11_helper_signal_cb(gpointer user_data)
+{
+	TwP11Helper *helper = user_data;
+
+	g_main_loop_quit(helper->loop);
+	return G_SOURCE_CONTINUE;
+}
+
 static void
 tw_p11_helper_closed_cb(GDBusConnection *connection,
 			gboolean remote_peer_vanished,
@@ -159,9 +171,12 @@ tw_p11_helper_main(gint fd,
 	g_autoptr(GDBusConnection) connection = NULL;
 	g_autoptr(GDBusNodeInfo) info = NULL;
 	g_autofree gchar *guid = g_dbus_generate_guid();
-	TwP11Helper helper = {NULL, NULL};
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	TwP11Helper helper = {NULL, loop};
 	guint id;
 
+	g_unix_signal_add(SIGTERM, tw_p11_helper_signal_cb, &helper);
+	g_unix_signal_add(SIGINT, tw_p11_helper_signal_cb, &helper);
 	if (socket == NULL) {
 		g_printerr("tokenwatchd --p11-helper: no socket on fd %d: %s\n", fd,
 			   error->message);
@@ -181,7 +196,6 @@ tw_p11_helper_main(gint fd,
 	info = g_dbus_node_info_new_for_xml(tw_p11_helper_xml, &error);
 	g_assert_no_error(error);
 	helper.p11 = tw_p11_new(use_p11_kit_config, module_paths, timeout_ms);
-	helper.loop = g_main_loop_new(NULL, FALSE);
 	id = g_dbus_connection_register_object(connection, TW_P11_HELPER_PATH, info->interfaces[0],
 					       &vtable, &helper, NULL, &error);
 	g_assert_no_error(error);
@@ -192,7 +206,6 @@ tw_p11_helper_main(gint fd,
 	g_dbus_connection_unregister_object(connection, id);
 	tw_p11_shutdown(helper.p11);
 	g_clear_object(&helper.p11);
-	g_main_loop_unref(helper.loop);
 	/* a module that still hangs in a worker: do not run its destructors */
 	if (!tw_p11_wait_workers(2000))
 		_exit(0);

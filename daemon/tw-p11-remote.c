@@ -67,6 +67,7 @@ struct _TwP11Remote {
 };
 
 static void tw_p11_source_stop(TwP11Source *source, const gchar *why);
+static gchar *tw_p11_source_exit_text(GSubprocess *proc);
 static void tw_p11_source_flush_dying(TwP11Source *source, const gchar *why);
 
 static void
@@ -139,8 +140,17 @@ tw_p11_source_stop(TwP11Source *source, const gchar *why)
 		while (g_subprocess_get_identifier(source->proc) != NULL &&
 		       g_get_monotonic_time() < end && source->remote->shut_down)
 			g_usleep(10 * 1000);
-		if (g_subprocess_get_identifier(source->proc) != NULL)
+		if (g_subprocess_get_identifier(source->proc) != NULL) {
 			g_subprocess_force_exit(source->proc);
+		} else if (source->remote->shut_down &&
+			   !g_subprocess_get_successful(source->proc) &&
+			   !(g_subprocess_get_if_signaled(source->proc) &&
+			     g_subprocess_get_term_sig(source->proc) == SIGTERM)) {
+			/* asked to stop, it should end well (SIGTERM: systemd
+			 * stops the whole service at once) */
+			g_autofree gchar *how = tw_p11_source_exit_text(source->proc);
+			g_warning("the PKCS#11 helper for %s ended badly: %s", source->label, how);
+		}
 		g_clear_object(&source->proc);
 	}
 	source->ready = FALSE;
