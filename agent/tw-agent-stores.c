@@ -70,8 +70,6 @@ typedef struct {
 	gchar *nickname;
 } TwDerRead;
 
-static void tw_agent_stores_run(TwAgentStores *self);
-
 static void
 tw_der_read_free(TwDerRead *read)
 {

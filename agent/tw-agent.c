@@ -834,8 +834,9 @@ tw_agent_token_changed_cb(GObject *object, GParamSpec *pspec, gpointer user_data
 static void
 tw_agent_connect_token(TwAgent *self, TokenwatchToken *token)
 {
+	/* (Owners: tw_agent_owners_changed_cb's catch-up registers too) */
 	const gchar *const props[] = {"notify::present", "notify::certificate-paths",
-				      "notify::module-path", "notify::owners"};
+				      "notify::module-path"};
 
 	for (guint i = 0; i < G_N_ELEMENTS(props); i++)
 		g_signal_connect_object(token, props[i], G_CALLBACK(tw_agent_token_changed_cb),

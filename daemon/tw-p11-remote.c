@@ -35,7 +35,6 @@
 #define TW_P11_REMOTE_HOLD_S	    30
 #define TW_P11_REMOTE_HOLD_MAX_S    3600
 #define TW_P11_REMOTE_STOP_WAIT_MS  3000
-#define TW_P11_REMOTE_ALL	    "" /* the cache key of a scan's slots without reader */
 
 typedef struct {
 	TwP11Remote *remote;
@@ -70,12 +69,6 @@ static void tw_p11_source_stop(TwP11Source *source, const gchar *why);
 static gchar *tw_p11_source_exit_text(GSubprocess *proc);
 static void tw_p11_source_flush_dying(TwP11Source *source, const gchar *why);
 
-static void
-tw_p11_tokens_unref(gpointer data)
-{
-	g_ptr_array_unref(data);
-}
-
 static TwP11Source *
 tw_p11_source_new(TwP11Remote *remote, gboolean use_p11_kit, const gchar *module_path)
 {
@@ -89,7 +82,8 @@ tw_p11_source_new(TwP11Remote *remote, gboolean use_p11_kit, const gchar *module
 	g_queue_init(&source->dying);
 	source->cancellable = g_cancellable_new();
 	source->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	source->last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tw_p11_tokens_unref);
+	source->last = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					     (GDestroyNotify)g_ptr_array_unref);
 	return source;
 }
 
