@@ -151,25 +151,25 @@ tw_auth_authority_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		cancellable, tw_auth_checked_cb, g_steal_pointer(&task));
 }
 
-/* Whether the caller of @invocation (with @caller_uid) may do @action_id;
- * fails with G_IO_ERROR_PERMISSION_DENIED and a message saying why not. */
+/* Whether the client @sender (with @caller_uid) may do @action_id; fails
+ * with G_IO_ERROR_PERMISSION_DENIED and a message saying why not. An
+ * interactive authentication is offered only when @interactive. */
 void
-tw_auth_check_async(GDBusMethodInvocation *invocation,
-		    guint32 caller_uid,
-		    const gchar *action_id,
-		    GCancellable *cancellable,
-		    GAsyncReadyCallback callback,
-		    gpointer user_data)
+tw_auth_check_sender_async(const gchar *sender,
+			   guint32 caller_uid,
+			   const gchar *action_id,
+			   gboolean interactive,
+			   GCancellable *cancellable,
+			   GAsyncReadyCallback callback,
+			   gpointer user_data)
 {
 	GTask *task = g_task_new(NULL, cancellable, callback, user_data);
 	TwAuthCheck *check = g_new0(TwAuthCheck, 1);
-	GDBusMessage *message = g_dbus_method_invocation_get_message(invocation);
 
-	g_task_set_source_tag(task, tw_auth_check_async);
-	check->sender = g_strdup(g_dbus_method_invocation_get_sender(invocation));
+	g_task_set_source_tag(task, tw_auth_check_sender_async);
+	check->sender = g_strdup(sender);
 	check->action_id = g_strdup(action_id);
-	check->interactive = (g_dbus_message_get_flags(message) &
-			      G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0;
+	check->interactive = interactive;
 	g_task_set_task_data(task, check, (GDestroyNotify)tw_auth_check_free);
 	if (caller_uid == 0) {
 		g_task_return_boolean(task, TRUE);
@@ -182,6 +182,25 @@ tw_auth_check_async(GDBusMethodInvocation *invocation,
 		return;
 	}
 	polkit_authority_get_async(cancellable, tw_auth_authority_cb, task);
+}
+
+/* Whether the caller of @invocation (with @caller_uid) may do @action_id,
+ * interactively if the call allows it */
+void
+tw_auth_check_async(GDBusMethodInvocation *invocation,
+		    guint32 caller_uid,
+		    const gchar *action_id,
+		    GCancellable *cancellable,
+		    GAsyncReadyCallback callback,
+		    gpointer user_data)
+{
+	GDBusMessage *message = g_dbus_method_invocation_get_message(invocation);
+
+	tw_auth_check_sender_async(g_dbus_method_invocation_get_sender(invocation), caller_uid,
+				   action_id,
+				   (g_dbus_message_get_flags(message) &
+				    G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION) != 0,
+				   cancellable, callback, user_data);
 }
 
 gboolean

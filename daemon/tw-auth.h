@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 #define TW_AUTH_ACTION_FORGET		"io.github.tokenwatch.forget"
 #define TW_AUTH_ACTION_FORGET_OWN	"io.github.tokenwatch.forget-own-token"
 #define TW_AUTH_ACTION_RELOAD_CONFIG	"io.github.tokenwatch.reload-config"
+#define TW_AUTH_ACTION_READ_TOKENS	"io.github.tokenwatch.read-tokens"
 #define TW_AUTH_ERROR_PERMISSION_DENIED "io.github.tokenwatch.TokenWatch1.Error.PermissionDenied"
 
 void tw_auth_get_caller_uid_async(GDBusMethodInvocation *invocation,
@@ -26,6 +27,13 @@ void tw_auth_check_async(GDBusMethodInvocation *invocation,
 			 GCancellable *cancellable,
 			 GAsyncReadyCallback callback,
 			 gpointer user_data);
+void tw_auth_check_sender_async(const gchar *sender,
+				guint32 caller_uid,
+				const gchar *action_id,
+				gboolean interactive,
+				GCancellable *cancellable,
+				GAsyncReadyCallback callback,
+				gpointer user_data);
 gboolean tw_auth_check_finish(GAsyncResult *res, GError **error);
 
 G_END_DECLS

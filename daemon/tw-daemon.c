@@ -3,9 +3,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The D-Bus adaptor: the only place that knows object paths. It exports the
- * engine's objects under an ObjectManager, with the Manager interface on the
- * root path itself (GDBusObjectManagerServer manages only the children of its
- * path, so Manager is exported beside it on the connection).
+ * engine's objects under an ObjectManager (TwExporter), with the Manager
+ * interface on the root path itself. Readers are public; a token and its
+ * certificates are shown only to the clients that may see them (see
+ * tw_daemon_visible_cb), and the Manager signals about them go to those
+ * clients only.
  *
  * Order on the wire: the objects are exported, then the name is requested,
  * and only when the name is ours does the engine start watching readers.
@@ -21,8 +23,11 @@
 #include "tw-auth.h"
 #include "tw-daemon.h"
 #include "tw-dbus-generated.h"
+#include "tw-exporter.h"
 #include "tw-names.h"
 #include "tw-sd.h"
+
+#define TW_DBUS_MANAGER_INTERFACE "io.github.tokenwatch.TokenWatch1.Manager"
 
 struct _TwDaemon {
 	GObject parent_instance;
@@ -31,17 +36,41 @@ struct _TwDaemon {
 	gboolean replace;
 
 	GDBusConnection *connection;
-	GDBusObjectManagerServer *object_manager;
+	TwExporter *exporter;
 	TwDBusManager *manager;
 	GHashTable *readers;	  /* TwReader → TwDBusObjectSkeleton */
 	GHashTable *tokens;	  /* TwToken → TwDBusObjectSkeleton */
 	GHashTable *certificates; /* TwCertificate → TwDBusObjectSkeleton */
+	GHashTable *holders;	  /* certificate id → GPtrArray of TwToken, or NULL: stale */
 	guint name_id;
 	gboolean name_acquired;
 	gboolean engine_started;
 	guint watchdog_id;
 	gchar *last_status;
+	GQueue pending; /* TwDaemonSignal: Manager signals about tokens, in order */
+	guint pending_id;
 };
+
+/* A Manager signal about a token or a certificate, sent when the engine is
+ * done with the change that caused it (the owners of a token read are set
+ * after it is added), to those who may see the object then, or to
+ * @audience, those who saw it before it went. */
+typedef struct {
+	gchar *name;
+	GVariant *params;
+	gchar *path;	     /* what it is about */
+	GPtrArray *audience; /* or NULL: who sees @path when it is sent */
+} TwDaemonSignal;
+
+static void
+tw_daemon_signal_free(TwDaemonSignal *sig)
+{
+	g_free(sig->name);
+	g_variant_unref(sig->params);
+	g_free(sig->path);
+	g_clear_pointer(&sig->audience, g_ptr_array_unref);
+	g_free(sig);
+}
 
 G_DEFINE_TYPE(TwDaemon, tw_daemon, G_TYPE_OBJECT)
 
@@ -123,10 +152,8 @@ tw_daemon_sync_readers(TwDaemon *self)
 
 	g_hash_table_iter_init(&iter, self->readers);
 	while (g_hash_table_iter_next(&iter, &reader, &object)) {
-		g_autoptr(TwDBusReader) iface = tw_dbus_object_get_reader(TW_DBUS_OBJECT(object));
-
 		tw_daemon_sync_reader(self, reader);
-		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
+		tw_exporter_flush(self->exporter, g_dbus_object_get_object_path(object));
 	}
 }
 
@@ -252,20 +279,112 @@ tw_daemon_sync_token_certificates(TwDaemon *self, TwToken *token)
 		TwCertificate *cert = tw_token_set_get_certificate(set, g_ptr_array_index(ids, i));
 		TwDBusObjectSkeleton *object =
 			cert != NULL ? g_hash_table_lookup(self->certificates, cert) : NULL;
-		g_autoptr(TwDBusCertificate) iface = NULL;
 
 		if (object == NULL)
 			continue;
 		tw_daemon_sync_certificate(self, cert);
-		iface = tw_dbus_object_get_certificate(TW_DBUS_OBJECT(object));
-		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
+		tw_exporter_flush(self->exporter,
+				  g_dbus_object_get_object_path(G_DBUS_OBJECT(object)));
 	}
 }
 
+/* the tokens that hold each certificate, found again after any change */
+static GPtrArray *
+tw_daemon_get_holders(TwDaemon *self, TwCertificate *cert)
+{
+	if (self->holders == NULL) {
+		g_autoptr(GPtrArray) tokens =
+			tw_token_set_get_tokens(tw_engine_get_token_set(self->engine));
+
+		self->holders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						      (GDestroyNotify)g_ptr_array_unref);
+		for (guint i = 0; i < tokens->len; i++) {
+			TwToken *token = g_ptr_array_index(tokens, i);
+			GPtrArray *ids = tw_token_get_certificate_ids(token);
+
+			for (guint j = 0; j < ids->len; j++) {
+				const gchar *id = g_ptr_array_index(ids, j);
+				GPtrArray *holders = g_hash_table_lookup(self->holders, id);
+
+				if (holders == NULL) {
+					holders = g_ptr_array_new();
+					g_hash_table_insert(self->holders, g_strdup(id), holders);
+				}
+				g_ptr_array_add(holders, token);
+			}
+		}
+	}
+	return g_hash_table_lookup(self->holders, tw_certificate_get_id(cert));
+}
+
+static gboolean
+tw_daemon_token_owned_by(TwToken *token, guint32 uid)
+{
+	GArray *owners = token != NULL ? tw_token_get_owners(token) : NULL;
+
+	for (guint i = 0; owners != NULL && i < owners->len; i++) {
+		if (g_array_index(owners, guint32, i) == uid)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* A token is shown to the users who own it (Owners: their session was
+ * active on the seat while it was in a reader) and, while it is in a
+ * reader, to clients that polkit allows io.github.tokenwatch.read-tokens
+ * (by default: users of an active local session); a certificate to whoever
+ * sees a token that holds it. Root and the daemon's own user see all (the
+ * exporter asks no further). */
+static gboolean
+tw_daemon_token_visible(const TwPeer *peer, TwToken *token)
+{
+	return tw_daemon_token_owned_by(token, peer->uid) ||
+	       (peer->may_read && tw_token_get_present(token));
+}
+
+static gboolean
+tw_daemon_visible_cb(const TwPeer *peer, GObject *subject, gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	GPtrArray *holders;
+
+	if (TW_IS_TOKEN(subject))
+		return tw_daemon_token_visible(peer, TW_TOKEN(subject));
+	holders = tw_daemon_get_holders(self, TW_CERTIFICATE(subject));
+	for (guint i = 0; holders != NULL && i < holders->len; i++) {
+		if (tw_daemon_token_visible(peer, g_ptr_array_index(holders, i)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static const gchar *
+tw_daemon_object_path(GHashTable *objects, gpointer key)
+{
+	GDBusObject *object = g_hash_table_lookup(objects, key);
+
+	return object != NULL ? g_dbus_object_get_object_path(object) : NULL;
+}
+
+/* a token's owners or presence may have changed: so may who sees its
+ * certificates */
 static void
 tw_daemon_token_changed_cb(TwToken *token, gpointer user_data)
 {
-	tw_daemon_sync_token(TW_DAEMON(user_data), token);
+	TwDaemon *self = TW_DAEMON(user_data);
+	GPtrArray *ids = tw_token_get_certificate_ids(token);
+	TwTokenSet *set = tw_engine_get_token_set(self->engine);
+
+	g_clear_pointer(&self->holders, g_hash_table_unref);
+	tw_daemon_sync_token(self, token);
+	for (guint i = 0; i < ids->len; i++) {
+		TwCertificate *cert = tw_token_set_get_certificate(set, g_ptr_array_index(ids, i));
+		const gchar *path =
+			cert != NULL ? tw_daemon_object_path(self->certificates, cert) : NULL;
+
+		if (path != NULL)
+			tw_exporter_invalidate(self->exporter, path);
+	}
 }
 
 static void
@@ -299,6 +418,44 @@ tw_daemon_handle_get_pem_cb(TwDBusCertificate *iface,
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+tw_daemon_send_pending_cb(gpointer user_data)
+{
+	TwDaemon *self = TW_DAEMON(user_data);
+	TwDaemonSignal *sig;
+
+	self->pending_id = 0;
+	/* properties and who sees what first: the signal is read with them */
+	tw_exporter_flush_pending(self->exporter);
+	while ((sig = g_queue_pop_head(&self->pending)) != NULL) {
+		g_autoptr(GPtrArray) now = NULL;
+
+		if (sig->audience == NULL)
+			now = tw_exporter_get_audience(self->exporter, sig->path);
+		tw_exporter_emit(self->exporter, sig->audience != NULL ? sig->audience : now,
+				 TW_DBUS_MANAGER_INTERFACE, sig->name, g_variant_ref(sig->params));
+		tw_daemon_signal_free(sig);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+/* queues the Manager signal @name about the token or certificate at @path;
+ * @audience: (transfer full) (nullable): who saw it, when it is going */
+static void
+tw_daemon_emit_private(
+	TwDaemon *self, const gchar *path, GPtrArray *audience, const gchar *name, GVariant *params)
+{
+	TwDaemonSignal *sig = g_new0(TwDaemonSignal, 1);
+
+	sig->name = g_strdup(name);
+	sig->params = g_variant_ref_sink(params);
+	sig->path = g_strdup(path);
+	sig->audience = audience;
+	g_queue_push_tail(&self->pending, sig);
+	if (self->pending_id == 0)
+		self->pending_id = g_idle_add(tw_daemon_send_pending_cb, self);
+}
+
 static void
 tw_daemon_certificate_added_cb(TwTokenSet *set, TwCertificate *cert, gpointer user_data)
 {
@@ -309,6 +466,7 @@ tw_daemon_certificate_added_cb(TwTokenSet *set, TwCertificate *cert, gpointer us
 
 	tw_dbus_object_skeleton_set_certificate(object, iface);
 	g_hash_table_insert(self->certificates, g_object_ref(cert), g_object_ref(object));
+	g_clear_pointer(&self->holders, g_hash_table_unref);
 	tw_daemon_sync_certificate(self, cert);
 	g_signal_connect_object(cert, "changed", G_CALLBACK(tw_daemon_certificate_changed_cb), self,
 				0);
@@ -316,10 +474,11 @@ tw_daemon_certificate_added_cb(TwTokenSet *set, TwCertificate *cert, gpointer us
 				cert, 0);
 	g_signal_connect_object(iface, "handle-get-pem", G_CALLBACK(tw_daemon_handle_get_pem_cb),
 				cert, 0);
-	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
+	tw_exporter_add(self->exporter, path, G_DBUS_INTERFACE_SKELETON(iface), G_OBJECT(cert));
 	/* remembered from the state is no news */
 	if (!tw_token_set_get_restoring(set))
-		tw_dbus_manager_emit_certificate_added(self->manager, path);
+		tw_daemon_emit_private(self, path, NULL, "CertificateAdded",
+				       g_variant_new("(o)", path));
 }
 
 static void
@@ -328,14 +487,18 @@ tw_daemon_certificate_removed_cb(TwTokenSet *set, TwCertificate *cert, gpointer 
 	TwDaemon *self = TW_DAEMON(user_data);
 	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->certificates, cert);
 	g_autofree gchar *path = NULL;
+	GPtrArray *audience;
 
 	if (object == NULL)
 		return;
 	path = g_strdup(g_dbus_object_get_object_path(G_DBUS_OBJECT(object)));
 	g_signal_handlers_disconnect_by_data(cert, self);
-	g_dbus_object_manager_server_unexport(self->object_manager, path);
+	audience = tw_exporter_get_audience(self->exporter, path);
+	tw_exporter_remove(self->exporter, path);
 	g_hash_table_remove(self->certificates, cert);
-	tw_dbus_manager_emit_certificate_removed(self->manager, path);
+	g_clear_pointer(&self->holders, g_hash_table_unref);
+	tw_daemon_emit_private(self, path, audience, "CertificateRemoved",
+			       g_variant_new("(o)", path));
 	tw_daemon_update_status(self);
 }
 
@@ -349,9 +512,10 @@ tw_daemon_token_added_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
 
 	tw_dbus_object_skeleton_set_token(object, iface);
 	g_hash_table_insert(self->tokens, g_object_ref(token), g_object_ref(object));
+	g_clear_pointer(&self->holders, g_hash_table_unref);
 	tw_daemon_sync_token(self, token);
 	g_signal_connect_object(token, "changed", G_CALLBACK(tw_daemon_token_changed_cb), self, 0);
-	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
+	tw_exporter_add(self->exporter, path, G_DBUS_INTERFACE_SKELETON(iface), G_OBJECT(token));
 	tw_daemon_sync_token_certificates(self, token);
 	/* TokenAdded follows from its presence */
 }
@@ -361,21 +525,24 @@ static void
 tw_daemon_token_presence_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
 {
 	TwDaemon *self = TW_DAEMON(user_data);
-	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->tokens, token);
-	g_autoptr(TwDBusToken) iface = NULL;
-	const gchar *path;
+	const gchar *path = tw_daemon_object_path(self->tokens, token);
+	GPtrArray *before;
 
-	if (object == NULL)
+	if (path == NULL)
 		return;
+	/* gone: tell whoever saw it, some of whom may no longer see it */
+	before = tw_exporter_get_audience(self->exporter, path);
 	tw_daemon_sync_token(self, token);
-	iface = tw_dbus_object_get_token(TW_DBUS_OBJECT(object));
-	g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(iface));
+	tw_exporter_flush(self->exporter, path);
+	tw_daemon_sync_token_certificates(self, token);
 	tw_daemon_sync_readers(self);
-	path = g_dbus_object_get_object_path(G_DBUS_OBJECT(object));
-	if (tw_token_get_present(token))
-		tw_dbus_manager_emit_token_added(self->manager, path);
-	else
-		tw_dbus_manager_emit_token_removed(self->manager, path);
+	if (tw_token_get_present(token)) {
+		g_ptr_array_unref(before);
+		tw_daemon_emit_private(self, path, NULL, "TokenAdded", g_variant_new("(o)", path));
+	} else {
+		tw_daemon_emit_private(self, path, before, "TokenRemoved",
+				       g_variant_new("(o)", path));
+	}
 	tw_daemon_update_status(self);
 }
 
@@ -385,17 +552,23 @@ tw_daemon_token_removed_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
 	TwDaemon *self = TW_DAEMON(user_data);
 	TwDBusObjectSkeleton *object = g_hash_table_lookup(self->tokens, token);
 	g_autofree gchar *path = NULL;
+	GPtrArray *audience;
 
 	if (object == NULL)
 		return;
 	path = g_strdup(g_dbus_object_get_object_path(G_DBUS_OBJECT(object)));
 	g_signal_handlers_disconnect_by_data(token, self);
-	g_dbus_object_manager_server_unexport(self->object_manager, path);
+	audience = tw_exporter_get_audience(self->exporter, path);
+	tw_exporter_remove(self->exporter, path);
 	g_hash_table_remove(self->tokens, token);
+	g_clear_pointer(&self->holders, g_hash_table_unref);
 	tw_daemon_sync_readers(self);
 	/* forgotten while present: it is gone for clients */
 	if (tw_token_get_present(token))
-		tw_dbus_manager_emit_token_removed(self->manager, path);
+		tw_daemon_emit_private(self, path, audience, "TokenRemoved",
+				       g_variant_new("(o)", path));
+	else
+		g_ptr_array_unref(audience);
 	tw_daemon_update_status(self);
 }
 
@@ -408,18 +581,13 @@ tw_daemon_reader_notify_cb(TwReader *reader, GParamSpec *pspec, gpointer user_da
 /* send pending PropertiesChanged of the object of @key in @objects now,
  * before a signal about it */
 static const gchar *
-tw_daemon_flush_object(GHashTable *objects, gpointer key)
+tw_daemon_flush_object(TwDaemon *self, GHashTable *objects, gpointer key)
 {
-	GDBusObject *object = g_hash_table_lookup(objects, key);
-	GList *ifaces;
+	const gchar *path = tw_daemon_object_path(objects, key);
 
-	if (object == NULL)
-		return NULL;
-	ifaces = g_dbus_object_get_interfaces(object);
-	for (GList *l = ifaces; l != NULL; l = l->next)
-		g_dbus_interface_skeleton_flush(G_DBUS_INTERFACE_SKELETON(l->data));
-	g_list_free_full(ifaces, g_object_unref);
-	return g_dbus_object_get_object_path(object);
+	if (path != NULL)
+		tw_exporter_flush(self->exporter, path);
+	return path;
 }
 
 static void
@@ -434,7 +602,7 @@ tw_daemon_reader_added_cb(TwEngine *engine, TwReader *reader, gpointer user_data
 	g_hash_table_insert(self->readers, g_object_ref(reader), g_object_ref(object));
 	tw_daemon_sync_reader(self, reader);
 	g_signal_connect_object(reader, "notify", G_CALLBACK(tw_daemon_reader_notify_cb), self, 0);
-	g_dbus_object_manager_server_export(self->object_manager, G_DBUS_OBJECT_SKELETON(object));
+	tw_exporter_add(self->exporter, path, G_DBUS_INTERFACE_SKELETON(iface), NULL);
 	tw_dbus_manager_emit_reader_added(self->manager, path);
 	tw_daemon_update_status(self);
 }
@@ -450,7 +618,7 @@ tw_daemon_reader_removed_cb(TwEngine *engine, TwReader *reader, gpointer user_da
 		return;
 	path = g_strdup(g_dbus_object_get_object_path(G_DBUS_OBJECT(object)));
 	g_signal_handlers_disconnect_by_data(reader, self);
-	g_dbus_object_manager_server_unexport(self->object_manager, path);
+	tw_exporter_remove(self->exporter, path);
 	g_hash_table_remove(self->readers, reader);
 	tw_dbus_manager_emit_reader_removed(self->manager, path);
 	tw_daemon_update_status(self);
@@ -463,7 +631,7 @@ tw_daemon_card_inserted_cb(TwEngine *engine, TwReader *reader, gpointer user_dat
 	const gchar *path;
 
 	tw_daemon_sync_reader(self, reader);
-	path = tw_daemon_flush_object(self->readers, reader);
+	path = tw_daemon_flush_object(self, self->readers, reader);
 	if (path != NULL)
 		tw_dbus_manager_emit_card_inserted(self->manager, path);
 	tw_daemon_update_status(self);
@@ -476,7 +644,7 @@ tw_daemon_card_removed_cb(TwEngine *engine, TwReader *reader, gpointer user_data
 	const gchar *path;
 
 	tw_daemon_sync_reader(self, reader);
-	path = tw_daemon_flush_object(self->readers, reader);
+	path = tw_daemon_flush_object(self, self->readers, reader);
 	if (path != NULL)
 		tw_dbus_manager_emit_card_removed(self->manager, path);
 	tw_daemon_update_status(self);
@@ -503,9 +671,9 @@ tw_daemon_flush_certificate(TwDaemon *self, TwCertificate *cert)
 		TwToken *token = tw_token_set_get_token(set, token_id);
 
 		if (token != NULL)
-			tw_daemon_flush_object(self->tokens, token);
+			tw_daemon_flush_object(self, self->tokens, token);
 	}
-	return tw_daemon_flush_object(self->certificates, cert);
+	return tw_daemon_flush_object(self, self->certificates, cert);
 }
 
 static void
@@ -516,19 +684,22 @@ tw_daemon_expiry_warning_cb(
 	const gchar *path = tw_daemon_flush_certificate(self, cert);
 
 	if (path != NULL)
-		tw_dbus_manager_emit_expiry_warning(self->manager, path, days, level);
+		tw_daemon_emit_private(self, path, NULL, "ExpiryWarning",
+				       g_variant_new("(ois)", path, days, level));
 }
 
 static void
 tw_daemon_device_ending_cb(TwEngine *engine, TwToken *token, gint days, gpointer user_data)
 {
 	TwDaemon *self = TW_DAEMON(user_data);
-	const gchar *path = tw_daemon_flush_object(self->tokens, token);
+	const gchar *path = tw_daemon_flush_object(self, self->tokens, token);
 
 	if (path != NULL)
-		tw_dbus_manager_emit_device_certification_ending(self->manager, path, days);
+		tw_daemon_emit_private(self, path, NULL, "DeviceCertificationEnding",
+				       g_variant_new("(oi)", path, days));
 }
 
+/* to those who see the new certificate */
 static void
 tw_daemon_renewed_cb(TwEngine *engine, TwCertificate *old, TwCertificate *new, gpointer user_data)
 {
@@ -537,7 +708,8 @@ tw_daemon_renewed_cb(TwEngine *engine, TwCertificate *old, TwCertificate *new, g
 	const gchar *new_path = tw_daemon_flush_certificate(self, new);
 
 	if (old_path != NULL && new_path != NULL)
-		tw_dbus_manager_emit_certificate_renewed(self->manager, old_path, new_path);
+		tw_daemon_emit_private(self, new_path, NULL, "CertificateRenewed",
+				       g_variant_new("(oo)", old_path, new_path));
 }
 
 /* A call that changes state, waiting for the caller's uid and polkit. */
@@ -579,19 +751,6 @@ tw_daemon_return_denied(GDBusMethodInvocation *invocation, const GError *error)
 						   error->message);
 }
 
-static gboolean
-tw_daemon_token_owned_by(TwDaemon *self, const gchar *token_id, guint32 uid)
-{
-	TwToken *token = tw_token_set_get_token(tw_engine_get_token_set(self->engine), token_id);
-	GArray *owners = token != NULL ? tw_token_get_owners(token) : NULL;
-
-	for (guint i = 0; owners != NULL && i < owners->len; i++) {
-		if (g_array_index(owners, guint32, i) == uid)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static void
 tw_daemon_forget_authorized_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -626,7 +785,10 @@ tw_daemon_forget_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		return;
 	}
 	/* one's own token (seen in one's session) is a smaller matter */
-	action = tw_daemon_token_owned_by(call->self, call->token_id, call->uid)
+	action = tw_daemon_token_owned_by(
+			 tw_token_set_get_token(tw_engine_get_token_set(call->self->engine),
+						call->token_id),
+			 call->uid)
 			 ? TW_AUTH_ACTION_FORGET_OWN
 			 : TW_AUTH_ACTION_FORGET;
 	tw_auth_check_async(call->invocation, call->uid, action, NULL,
@@ -802,7 +964,10 @@ tw_daemon_start(TwDaemon *self, GError **error)
 		g_prefix_error(error, "exporting %s: ", TW_DBUS_PATH);
 		return FALSE;
 	}
-	g_dbus_object_manager_server_set_connection(self->object_manager, self->connection);
+	if (!tw_exporter_set_connection(self->exporter, self->connection, error)) {
+		g_prefix_error(error, "exporting the objects: ");
+		return FALSE;
+	}
 
 	if (self->replace)
 		flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
@@ -818,6 +983,10 @@ tw_daemon_stop(TwDaemon *self)
 	g_return_if_fail(TW_IS_DAEMON(self));
 
 	g_clear_handle_id(&self->watchdog_id, g_source_remove);
+	if (self->pending_id != 0) {
+		g_source_remove(self->pending_id);
+		tw_daemon_send_pending_cb(self);
+	}
 	if (self->engine_started) {
 		tw_engine_stop(self->engine);
 		self->engine_started = FALSE;
@@ -828,7 +997,7 @@ tw_daemon_stop(TwDaemon *self)
 	}
 	if (g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->manager)) !=
 	    NULL) {
-		g_dbus_object_manager_server_set_connection(self->object_manager, NULL);
+		tw_exporter_unset_connection(self->exporter);
 		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->manager));
 		/* let the bus see the name released before we go */
 		g_dbus_connection_flush_sync(self->connection, NULL, NULL);
@@ -849,7 +1018,10 @@ tw_daemon_dispose(GObject *object)
 	g_clear_pointer(&self->readers, g_hash_table_unref);
 	g_clear_pointer(&self->tokens, g_hash_table_unref);
 	g_clear_pointer(&self->certificates, g_hash_table_unref);
-	g_clear_object(&self->object_manager);
+	g_clear_handle_id(&self->pending_id, g_source_remove);
+	g_queue_clear_full(&self->pending, (GDestroyNotify)tw_daemon_signal_free);
+	g_clear_object(&self->exporter);
+	g_clear_pointer(&self->holders, g_hash_table_unref);
 	g_clear_object(&self->manager);
 	g_clear_object(&self->connection);
 	g_clear_pointer(&self->last_status, g_free);
@@ -859,13 +1031,15 @@ tw_daemon_dispose(GObject *object)
 static void
 tw_daemon_init(TwDaemon *self)
 {
+	const gchar *collections[] = {"readers", "tokens", "certificates", NULL};
+
 	self->readers = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
 					      g_object_unref);
 	self->tokens = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
 					     g_object_unref);
 	self->certificates = g_hash_table_new_full(g_direct_hash, g_direct_equal, g_object_unref,
 						   g_object_unref);
-	self->object_manager = g_dbus_object_manager_server_new(TW_DBUS_PATH);
+	self->exporter = tw_exporter_new(TW_DBUS_PATH, collections, tw_daemon_visible_cb, self);
 	self->manager = tw_dbus_manager_skeleton_new();
 	tw_dbus_manager_set_version(self->manager, PACKAGE_VERSION);
 	g_signal_connect(self->manager, "handle-refresh", G_CALLBACK(tw_daemon_handle_refresh_cb),

@@ -10,11 +10,18 @@ directory and stop cleanly, with nothing but the rights of an ordinary user.
 TestAuthorization: who may change state. Callers that are not root (nobody,
 through setpriv) call Forget and ReloadConfig; python-dbusmock's polkitd
 template answers polkit's CheckAuthorization on the test bus (which stands in
-for the system bus) with the actions a test allows."""
+for the system bus) with the actions a test allows.
+
+TestVisibility: who may see what. Callers of other uids look at the objects
+(GetManagedObjects, Get, GetAll, GetDer, Introspect) and listen to the
+signals while cards come and go: a token and its certificates are shown to
+its owners, and while it is in a reader to whoever polkit allows
+io.github.tokenwatch.read-tokens; to nobody else."""
 
 import json
 import os
 import pwd
+import select
 import subprocess
 
 import twtest
@@ -94,12 +101,64 @@ except GLib.Error as e:
     print(name, e.message)
 """
 
+# a client of another uid: "look" at the objects, or "watch" the signals
+# until its stdin closes; prints JSON
+VIEWER = r"""
+import json, select, sys
+from gi.repository import Gio, GLib
+addr, bus_name, root, mode, arg = sys.argv[1:6]
+c = Gio.DBusConnection.new_for_address_sync(
+    addr, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+IFACE = "io.github.tokenwatch.TokenWatch1."
+
+def call(path, iface, method, args=None):
+    try:
+        v = c.call_sync(bus_name, path, iface, method, args, None, 0, 10000, None)
+        return ["ok", v.unpack()]
+    except GLib.Error as e:
+        return ["error", Gio.DBusError.get_remote_error(e)]
+
+seen = []
+def on_signal(conn, sender, path, iface, member, params):
+    first = params.unpack()[0] if params.n_children() else None
+    seen.append([member, path, first])
+if mode == "watch":
+    c.signal_subscribe(bus_name, None, None, None, None, 0, on_signal)
+objs = call(root, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+out = {"objects": sorted(objs[1][0]) if objs[0] == "ok" else objs}
+if mode == "look":
+    for path in json.loads(arg):
+        iface = IFACE + ("Token" if "/tokens/" in path else "Certificate")
+        r = {"GetAll": call(path, "org.freedesktop.DBus.Properties", "GetAll",
+                            GLib.Variant("(s)", (iface,)))[0],
+             "Get": call(path, "org.freedesktop.DBus.Properties", "Get",
+                         GLib.Variant("(ss)", (iface, "Label")))}
+        if iface.endswith("Certificate"):
+            der = call(path, iface, "GetDer")
+            r["GetDer"] = ["ok", bytes(der[1][0]).hex()] if der[0] == "ok" else der
+        out[path] = r
+    xml = call(root + "/tokens", "org.freedesktop.DBus.Introspectable", "Introspect")
+    out["children"] = [n.path for n in Gio.DBusNodeInfo.new_for_xml(xml[1][0]).nodes]
+else:
+    print("ready", flush=True)
+    ctx = GLib.MainContext.default()
+    while not select.select([sys.stdin], [], [], 0.01)[0]:
+        while ctx.pending():
+            ctx.iteration(False)
+    while ctx.pending():
+        ctx.iteration(False)
+    out["signals"] = seen
+print(json.dumps(out, default=str))
+"""
+
 POLKIT_NAME = "org.freedesktop.PolicyKit1"
 POLKIT_PATH = "/org/freedesktop/PolicyKit1/Authority"
 DENIED = "io.github.tokenwatch.TokenWatch1.Error.PermissionDenied"
 
 
-class TestAuthorization(twtest.TokenwatchTestCase):
+class PolkitTestCase(twtest.TokenwatchTestCase):
+    """A mock polkitd, and callers of another uid."""
 
     def setUp(self):
         super().setUp()
@@ -139,6 +198,10 @@ class TestAuthorization(twtest.TokenwatchTestCase):
         self.wait_signal("TokenAdded", timeout=20)
         (path,) = self.objects(TOKEN)
         return card, path
+
+
+
+class TestAuthorization(PolkitTestCase):
 
     def test_forget_and_reload_need_polkit(self):
         self.start_polkitd()
@@ -191,6 +254,114 @@ class TestAuthorization(twtest.TokenwatchTestCase):
         self.assertIn("polkit", out)
         # and the daemon still serves
         self.assertTrue(self.manager_prop("PcscAvailable"))
+
+
+class TestVisibility(PolkitTestCase):
+
+    def viewer(self, user, mode, arg):
+        return subprocess.Popen(
+            ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid,
+             "--clear-groups", "/usr/bin/python3", "-c", VIEWER, self.bus.address,
+             twtest.BUS_NAME, twtest.ROOT, mode, json.dumps(arg)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def look(self, paths, user=None):
+        p = self.viewer(user or self.nobody, "look", paths)
+        out, err = p.communicate(timeout=60 * twtest.TIME_SCALE)
+        self.assertEqual(p.returncode, 0, err)
+        return json.loads(out)
+
+    def watch(self, user):
+        """a watcher, ready: its signals come with stop_watching()"""
+        p = self.viewer(user, "watch", 0)
+        self.addCleanup(p.kill)
+        ready = select.select([p.stdout], [], [], 30 * twtest.TIME_SCALE)[0]
+        line = p.stdout.readline().strip() if ready else ""
+        if line != "ready":
+            p.kill()
+            self.fail("the watcher did not start: %s" % p.stderr.read())
+        return p
+
+    def stop_watching(self, p):
+        out, err = p.communicate("", timeout=60 * twtest.TIME_SCALE)
+        self.assertEqual(p.returncode, 0, err)
+        return json.loads(out)
+
+    def reader_paths(self):
+        return sorted(p["path"] for p in self.readers().values())
+
+    def test_tokens_of_others_are_hidden(self):
+        self.start_polkitd()
+        self.start_daemon()
+        self.wait_readers(4)
+        card, tpath = self.insert_token()
+        (cpath,) = self.objects(CERT)
+        der = bytes(self.call(cpath, CERT, "GetDer", None, "(ay)")[0]).hex()
+        # not its token, no session: the readers only, every read refused
+        out = self.look([tpath, cpath])
+        self.assertEqual(out["objects"], self.reader_paths())
+        self.assertEqual(out[tpath], {"GetAll": "error", "Get": ["error", DENIED]})
+        self.assertEqual(out[cpath]["Get"], ["error", DENIED])
+        self.assertEqual(out[cpath]["GetDer"], ["error", DENIED])
+        self.assertEqual(out["children"], [])
+        # an active local session (polkit says yes): the tokens present
+        self.allow("io.github.tokenwatch.read-tokens")
+        out = self.look([tpath, cpath])
+        self.assertEqual(out["objects"], sorted(self.reader_paths() + [tpath, cpath]))
+        self.assertEqual(out[tpath]["GetAll"], "ok")
+        self.assertEqual(out[cpath]["GetDer"], ["ok", der])
+        self.assertEqual(out["children"], [tpath.rsplit("/", 1)[1]])
+        # out of the reader, it is not theirs to see any more; root still does
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        out = self.look([tpath, cpath])
+        self.assertEqual(out["objects"], self.reader_paths())
+        self.assertEqual(out[cpath]["GetDer"], ["error", DENIED])
+        self.assertIn(tpath, self.objects(TOKEN))
+        self.assertFalse(self.objects(TOKEN)[tpath]["Present"])
+        # what is not there at all is unknown, not refused
+        out = self.look([twtest.ROOT + "/tokens/nope"])
+        self.assertNotEqual(out[twtest.ROOT + "/tokens/nope"]["Get"][1], DENIED)
+
+    def test_owner_sees_and_hears_others_do_not(self):
+        """The owner hears of its token (InterfacesAdded, TokenAdded,
+        TokenRemoved) and keeps seeing it after it left the reader; another
+        user hears the reader's CardInserted and nothing about the token."""
+        other = pwd.getpwnam("daemon")
+        self.env["TOKENWATCH_TEST_SESSION_UIDS"] = str(self.nobody.pw_uid)
+        self.start_polkitd()
+        self.start_daemon()
+        self.wait_readers(4)
+        owner_watch = self.watch(self.nobody)
+        other_watch = self.watch(other)
+        card, tpath = self.insert_token()
+        (cpath,) = self.objects(CERT)
+        card.remove()
+        self.wait_signal("TokenRemoved")
+        self.pump(0.3)
+        owner = self.stop_watching(owner_watch)
+        stranger = self.stop_watching(other_watch)
+
+        def about(signals, path):
+            return [s[0] for s in signals if path in (s[1], s[2])]
+
+        self.assertEqual(owner["objects"], self.reader_paths())
+        self.assertIn("InterfacesAdded", about(owner["signals"], tpath))
+        self.assertIn("InterfacesAdded", about(owner["signals"], cpath))
+        self.assertIn("TokenAdded", about(owner["signals"], tpath))
+        self.assertIn("TokenRemoved", about(owner["signals"], tpath))
+        self.assertIn("CardInserted", [s[0] for s in stranger["signals"]])
+        self.assertEqual(about(stranger["signals"], tpath), [])
+        self.assertEqual(about(stranger["signals"], cpath), [])
+        self.assertFalse(any(s[1].startswith(twtest.ROOT + "/tokens") or
+                             s[1].startswith(twtest.ROOT + "/certificates")
+                             for s in stranger["signals"]))
+        # gone from the reader, still the owner's; still nothing to another
+        out = self.look([tpath, cpath])
+        self.assertEqual(out["objects"], sorted(self.reader_paths() + [tpath, cpath]))
+        self.assertEqual(out[cpath]["GetDer"][0], "ok")
+        out = self.look([tpath], user=other)
+        self.assertEqual(out[tpath]["Get"], ["error", DENIED])
 
 
 if __name__ == "__main__":

@@ -284,6 +284,7 @@ class TokenwatchTestCase(unittest.TestCase):
     # -- the daemon ---------------------------------------------------------
     def start_daemon(self, args=(), wait=True, name="tokenwatchd", p11_args=None, user=None):
         args = list(DEFAULT_P11_ARGS if p11_args is None else p11_args) + list(args)
+        self._introduce_when_up()
         d = Daemon(self.workdir, self.env, args, name, user)
         self.daemons.append(d)
         # runs before the workdir cleanup: cleanups go last in, first out
@@ -292,6 +293,23 @@ class TokenwatchTestCase(unittest.TestCase):
             self.wait_until(lambda: "1" in d.notify.assignments("READY"), 10,
                             "READY=1 from tokenwatchd")
         return d
+
+    def _introduce_when_up(self):
+        """Signals about tokens go only to clients the daemon knows, that is
+        clients that called it (as GDBusObjectManagerClient does first): call
+        GetManagedObjects as soon as the name is owned, so that the test hears
+        of the tokens read at start."""
+        watch = []
+
+        def appeared(conn, name, owner):
+            conn.call(BUS_NAME, ROOT, "org.freedesktop.DBus.ObjectManager",
+                      "GetManagedObjects", None, None, Gio.DBusCallFlags.NONE, 5000, None,
+                      None, None)
+            if watch:
+                Gio.bus_unwatch_name(watch.pop())
+
+        watch.append(Gio.bus_watch_name_on_connection(
+            self.conn, BUS_NAME, Gio.BusNameWatcherFlags.NONE, appeared, None))
 
     def call(self, path, iface, method, args=None, reply="()"):
         v = self.conn.call_sync(BUS_NAME, path, iface, method, args,
