@@ -433,7 +433,7 @@ tw_daemon_send_pending_cb(gpointer user_data)
 		if (sig->audience == NULL)
 			now = tw_exporter_get_audience(self->exporter, sig->path);
 		tw_exporter_emit(self->exporter, sig->audience != NULL ? sig->audience : now,
-				 TW_DBUS_MANAGER_INTERFACE, sig->name, g_variant_ref(sig->params));
+				 TW_DBUS_MANAGER_INTERFACE, sig->name, sig->params);
 		tw_daemon_signal_free(sig);
 	}
 	return G_SOURCE_REMOVE;

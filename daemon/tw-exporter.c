@@ -488,12 +488,15 @@ tw_exporter_introduce(TwExporter *self, const TwPeer *peer)
 }
 
 static const TwPeer *
-tw_exporter_call_peer(TwExporterCall *call, GAsyncResult *res)
+tw_exporter_call_peer(TwExporterCall *call, GObject *source, GAsyncResult *res)
 {
 	g_autoptr(GError) error = NULL;
-	const TwPeer *peer = tw_peers_get_finish(call->self->peers, res, &error);
+	const TwPeer *peer = tw_peers_get_finish(TW_PEERS(source), res, &error);
 
-	if (peer == NULL) {
+	if (peer == NULL || call->self->peers != TW_PEERS(source)) {
+		if (peer != NULL)
+			error = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED,
+						    "shutting down");
 		g_dbus_method_invocation_return_dbus_error(g_steal_pointer(&call->invocation),
 							   TW_AUTH_ERROR_PERMISSION_DENIED,
 							   error->message);
@@ -508,7 +511,7 @@ tw_exporter_get_managed_objects_cb(GObject *source, GAsyncResult *res, gpointer 
 {
 	g_autoptr(TwExporterCall) call = user_data;
 	TwExporter *self = call->self;
-	const TwPeer *peer = tw_exporter_call_peer(call, res);
+	const TwPeer *peer = tw_exporter_call_peer(call, source, res);
 	GVariantBuilder builder;
 	GHashTableIter iter;
 	gpointer value;
@@ -581,10 +584,9 @@ tw_exporter_property_call(TwExporter *self, TwExported *obj, GDBusMethodInvocati
 		g_dbus_method_invocation_return_value(
 			invocation, g_variant_new("(@v)", g_variant_new_variant(value)));
 	} else if (g_strcmp0(method, "GetAll") == 0) {
-		g_dbus_method_invocation_return_value(
-			invocation,
-			g_variant_new("(@a{sv})",
-				      g_dbus_interface_skeleton_get_properties(obj->iface)));
+		g_autoptr(GVariant) props = g_dbus_interface_skeleton_get_properties(obj->iface);
+
+		g_dbus_method_invocation_return_value(invocation, g_variant_new("(@a{sv})", props));
 	} else {
 		/* GDBus refuses a Set of a property that is not writable itself */
 		g_dbus_method_invocation_return_dbus_error(
@@ -598,7 +600,7 @@ tw_exporter_object_call_cb(GObject *source, GAsyncResult *res, gpointer user_dat
 {
 	g_autoptr(TwExporterCall) call = user_data;
 	TwExporter *self = call->self;
-	const TwPeer *peer = tw_exporter_call_peer(call, res);
+	const TwPeer *peer = tw_exporter_call_peer(call, source, res);
 	GDBusMethodInvocation *invocation = call->invocation;
 	const gchar *path;
 	TwExported *obj;

@@ -83,6 +83,13 @@ tw_peers_drop(TwPeers *self, const gchar *name, const GError *error)
 	tw_peer_entry_free(entry);
 }
 
+/* the entry of @name, or NULL (also once disposed) */
+static TwPeerEntry *
+tw_peers_entry(TwPeers *self, const gchar *name)
+{
+	return self->entries != NULL ? g_hash_table_lookup(self->entries, name) : NULL;
+}
+
 typedef struct {
 	TwPeers *self;
 	gchar *name;
@@ -103,7 +110,7 @@ tw_peers_read_checked_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	TwPeersCheck *check = user_data;
 	TwPeers *self = check->self;
-	TwPeerEntry *entry = g_hash_table_lookup(self->entries, check->name);
+	TwPeerEntry *entry = tw_peers_entry(self, check->name);
 	g_autoptr(GError) error = NULL;
 	gboolean may_read = tw_auth_check_finish(res, &error);
 
@@ -149,7 +156,7 @@ tw_peers_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) reply =
 		g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
-	TwPeerEntry *entry = g_hash_table_lookup(self->entries, check->name);
+	TwPeerEntry *entry = tw_peers_entry(self, check->name);
 
 	if (entry == NULL || entry->generation != check->generation) {
 		tw_peers_check_free(check);

@@ -323,6 +323,42 @@ class TestVisibility(PolkitTestCase):
         out = self.look([twtest.ROOT + "/tokens/nope"])
         self.assertNotEqual(out[twtest.ROOT + "/tokens/nope"]["Get"][1], DENIED)
 
+    def polkit_checks(self):
+        with open(os.path.join(self.workdir, "polkitd.log")) as f:
+            return f.read().count('"io.github.tokenwatch.read-tokens"')
+
+    def polkit_changed(self):
+        """polkit says that authorisations changed (a session became active
+        or inactive): the daemon asks again for every client"""
+        n = self.polkit_checks()
+        self.conn.call_sync(POLKIT_NAME, POLKIT_PATH, "org.freedesktop.DBus.Mock", "EmitSignal",
+                            twtest.GLib.Variant("(sssav)", ("org.freedesktop.PolicyKit1.Authority",
+                                                            "Changed", "", [])),
+                            None, twtest.Gio.DBusCallFlags.NONE, 5000, None)
+        self.wait_until(lambda: self.polkit_checks() > n, 10, "polkit asked again")
+        self.pump(0.3)
+
+    def test_polkit_change_shows_and_hides(self):
+        """A session that becomes active shows the tokens present to its
+        user's clients (InterfacesAdded), and hides them when it is no
+        longer (InterfacesRemoved)."""
+        self.start_polkitd()
+        self.start_daemon()
+        self.wait_readers(4)
+        card, tpath = self.insert_token()
+        (cpath,) = self.objects(CERT)
+        w = self.watch(self.nobody)
+        self.allow("io.github.tokenwatch.read-tokens")
+        self.polkit_changed()
+        self.allow()
+        self.polkit_changed()
+        out = self.stop_watching(w)
+        self.assertEqual(out["objects"], self.reader_paths())
+        for path in (tpath, cpath):
+            self.assertEqual([s[0] for s in out["signals"] if s[2] == path],
+                             ["InterfacesAdded", "InterfacesRemoved"])
+        card.remove()
+
     def test_owner_sees_and_hears_others_do_not(self):
         """The owner hears of its token (InterfacesAdded, TokenAdded,
         TokenRemoved) and keeps seeing it after it left the reader; another
