@@ -375,7 +375,22 @@ tw_daemon_token_changed_cb(TwToken *token, gpointer user_data)
 	GPtrArray *ids = tw_token_get_certificate_ids(token);
 	TwTokenSet *set = tw_engine_get_token_set(self->engine);
 
-	g_clear_pointer(&self->holders, g_hash_table_unref);
+	/* the certificates it held, in case it holds some no longer */
+	if (self->holders != NULL) {
+		GHashTableIter iter;
+		gpointer id, holders;
+
+		g_hash_table_iter_init(&iter, self->holders);
+		while (g_hash_table_iter_next(&iter, &id, &holders)) {
+			g_autofree gchar *path = NULL;
+
+			if (!g_ptr_array_find(holders, token, NULL))
+				continue;
+			path = tw_daemon_certificate_path(id);
+			tw_exporter_invalidate(self->exporter, path);
+		}
+		g_clear_pointer(&self->holders, g_hash_table_unref);
+	}
 	tw_daemon_sync_token(self, token);
 	for (guint i = 0; i < ids->len; i++) {
 		TwCertificate *cert = tw_token_set_get_certificate(set, g_ptr_array_index(ids, i));

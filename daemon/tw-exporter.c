@@ -159,26 +159,36 @@ tw_exporter_interfaces_removed(TwExported *obj)
 	return g_variant_ref_sink(g_variant_new("(o^as)", obj->path, names));
 }
 
-/* the entries of @now that differ from @before, as a{sv} */
+/* the entries of @now that differ from @before, as a{sv}; both come from
+ * the same skeleton, so their keys are in the same order */
 static GVariant *
 tw_exporter_diff(GVariant *before, GVariant *now)
 {
 	GVariantBuilder builder;
-	GVariantIter iter;
-	const gchar *key;
-	GVariant *value;
+	gsize n = g_variant_n_children(now);
+	gboolean same_keys = g_variant_n_children(before) == n;
 	gboolean any = FALSE;
 
 	g_variant_builder_init(&builder, G_VARIANT_TYPE("a{sv}"));
-	g_variant_iter_init(&iter, now);
-	while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
-		g_autoptr(GVariant) old = g_variant_lookup_value(before, key, NULL);
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(GVariant) entry = g_variant_get_child_value(now, i);
+		g_autoptr(GVariant) key = g_variant_get_child_value(entry, 0);
+		g_autoptr(GVariant) value = g_variant_get_child_value(entry, 1);
+		g_autoptr(GVariant) old = NULL;
 
+		if (same_keys) {
+			g_autoptr(GVariant) old_entry = g_variant_get_child_value(before, i);
+			g_autoptr(GVariant) old_key = g_variant_get_child_value(old_entry, 0);
+
+			if (g_variant_equal(key, old_key))
+				old = g_variant_get_child_value(old_entry, 1);
+		}
+		if (old == NULL)
+			old = g_variant_lookup_value(before, g_variant_get_string(key, NULL), NULL);
 		if (old == NULL || !g_variant_equal(old, value)) {
-			g_variant_builder_add(&builder, "{sv}", key, value);
+			g_variant_builder_add_value(&builder, entry);
 			any = TRUE;
 		}
-		g_variant_unref(value);
 	}
 	if (!any) {
 		g_variant_builder_clear(&builder);
@@ -190,16 +200,21 @@ tw_exporter_diff(GVariant *before, GVariant *now)
 /* tell the audience what changed in @obj, and show it to (or hide it from)
  * the clients for whom that changed whether they may see it */
 static void
-tw_exporter_flush_object(TwExporter *self, TwExported *obj)
+tw_exporter_flush_object(TwExporter *self, TwExported *obj, gboolean force)
 {
-	g_autoptr(GVariant) now = g_dbus_interface_skeleton_get_properties(obj->iface);
-	g_autoptr(GVariant) changed = tw_exporter_diff(obj->sent, now);
+	g_autoptr(GVariant) now = NULL;
+	g_autoptr(GVariant) changed = NULL;
 	g_autoptr(GVariant) props_changed = NULL;
 	g_autoptr(GVariant) added = NULL;
 	g_autoptr(GVariant) removed = NULL;
 	g_autoptr(GPtrArray) peers = NULL;
 
-	g_hash_table_remove(self->dirty, obj->path);
+	/* nothing changed since the last time: neither its properties (their
+	 * setters notify) nor who sees it (tw_exporter_invalidate) */
+	if (!g_hash_table_remove(self->dirty, obj->path) && !force)
+		return;
+	now = g_dbus_interface_skeleton_get_properties(obj->iface);
+	changed = tw_exporter_diff(obj->sent, now);
 	g_clear_pointer(&obj->sent, g_variant_unref);
 	obj->sent = g_variant_ref(now);
 	if (changed != NULL) {
@@ -257,7 +272,7 @@ tw_exporter_flush(TwExporter *self, const gchar *path)
 	TwExported *obj = g_hash_table_lookup(self->objects, path);
 
 	if (obj != NULL)
-		tw_exporter_flush_object(self, obj);
+		tw_exporter_flush_object(self, obj, FALSE);
 }
 
 static gboolean tw_exporter_flush_cb(gpointer user_data);
@@ -288,8 +303,12 @@ tw_exporter_flush_some(TwExporter *self, gboolean all)
 		if (g_hash_table_contains(self->dirty, key) || (all && obj->subject != NULL))
 			g_ptr_array_add(paths, g_strdup(key));
 	}
-	for (guint i = 0; i < paths->len; i++)
-		tw_exporter_flush(self, g_ptr_array_index(paths, i));
+	for (guint i = 0; i < paths->len; i++) {
+		TwExported *obj = g_hash_table_lookup(self->objects, g_ptr_array_index(paths, i));
+
+		if (obj != NULL)
+			tw_exporter_flush_object(self, obj, all);
+	}
 }
 
 /* every object with news, now */
@@ -300,8 +319,8 @@ tw_exporter_flush_pending(TwExporter *self)
 }
 
 /* every private object again: who may see what may have changed (a
- * token's owners, or a certificate's tokens) */
-void
+ * client's polkit answer) */
+static void
 tw_exporter_flush_all(TwExporter *self)
 {
 	tw_exporter_flush_some(self, TRUE);
@@ -388,12 +407,6 @@ tw_exporter_remove(TwExporter *self, const gchar *path)
 			       removed);
 	g_hash_table_remove(self->dirty, path);
 	g_hash_table_remove(self->objects, path);
-}
-
-gboolean
-tw_exporter_has(TwExporter *self, const gchar *path)
-{
-	return g_hash_table_contains(self->objects, path);
 }
 
 /**
@@ -783,12 +796,6 @@ static void
 tw_exporter_peer_changed_cb(TwPeers *peers, const gchar *name, gpointer user_data)
 {
 	tw_exporter_flush_all(TW_EXPORTER(user_data));
-}
-
-TwPeers *
-tw_exporter_get_peers(TwExporter *self)
-{
-	return self->peers;
 }
 
 gboolean

@@ -21,7 +21,6 @@ TwExporter *tw_exporter_new(const gchar *root_path,
 			    const gchar *const *collections,
 			    TwExporterVisibleFunc visible,
 			    gpointer visible_data) G_GNUC_WARN_UNUSED_RESULT;
-TwPeers *tw_exporter_get_peers(TwExporter *self);
 gboolean tw_exporter_set_connection(TwExporter *self, GDBusConnection *connection, GError **error);
 void tw_exporter_unset_connection(TwExporter *self);
 void tw_exporter_add(TwExporter *self,
@@ -29,9 +28,7 @@ void tw_exporter_add(TwExporter *self,
 		     GDBusInterfaceSkeleton *iface,
 		     GObject *subject);
 void tw_exporter_remove(TwExporter *self, const gchar *path);
-gboolean tw_exporter_has(TwExporter *self, const gchar *path);
 void tw_exporter_flush(TwExporter *self, const gchar *path);
-void tw_exporter_flush_all(TwExporter *self);
 void tw_exporter_flush_pending(TwExporter *self);
 void tw_exporter_invalidate(TwExporter *self, const gchar *path);
 GPtrArray *tw_exporter_get_audience(TwExporter *self, const gchar *path);

@@ -266,12 +266,6 @@ tw_peers_get_all(TwPeers *self)
 	return out;
 }
 
-guint
-tw_peers_get_size(TwPeers *self)
-{
-	return g_hash_table_size(self->entries);
-}
-
 static void
 tw_peers_name_owner_changed_cb(GDBusConnection *connection,
 			       const gchar *sender,

@@ -28,6 +28,5 @@ void tw_peers_get_async(TwPeers *self,
 const TwPeer *tw_peers_get_finish(TwPeers *self, GAsyncResult *res, GError **error);
 const TwPeer *tw_peers_lookup(TwPeers *self, const gchar *name);
 GPtrArray *tw_peers_get_all(TwPeers *self);
-guint tw_peers_get_size(TwPeers *self);
 
 G_END_DECLS
