@@ -52,6 +52,10 @@ typedef struct {
 	guint stuck; /* of those, workers whose read timed out */
 	gboolean finalized;
 	gboolean borrowed; /* initialised by someone else in this process: not ours to finalize */
+	/* slot id → its slotDescription when last read, so that a read for
+	 * one reader skips the slots of the others; only the one worker inside
+	 * the module touches it */
+	GHashTable *slot_readers;
 } TwP11Module;
 
 static GMutex tw_p11_module_lock;
@@ -323,6 +327,7 @@ tw_p11_module_new(const gchar *name, CK_FUNCTION_LIST *funcs)
 	m->name = g_strdup(name);
 	m->filename = g_strdup(filename);
 	m->funcs = funcs;
+	m->slot_readers = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	free(filename);
 	return m;
 }
@@ -334,6 +339,7 @@ tw_p11_module_clear(gpointer data)
 
 	g_free(m->name);
 	g_free(m->filename);
+	g_hash_table_unref(m->slot_readers);
 }
 
 static void
@@ -827,6 +833,8 @@ tw_p11_read_slot(TwP11Job *job, TwP11Module *m, ck_slot_id_t slot)
 	g_free(token->slot_description);
 	token->slot_description = tw_p11_trim(si.slot_description, sizeof(si.slot_description));
 	token->slot_flags = si.flags;
+	g_hash_table_insert(m->slot_readers, g_memdup2(&(gint64){(gint64)slot}, sizeof(gint64)),
+			    g_strdup(token->slot_description));
 	if (job->reader_name != NULL && g_strcmp0(token->slot_description, job->reader_name) != 0)
 		return NULL;
 	if (!(si.flags & CKF_TOKEN_PRESENT))
@@ -898,6 +906,8 @@ tw_p11_read_module(TwP11Job *job, TwP11Module *m)
 {
 	TwP11Ctx ctx = {job, m, 0, NULL, 0, NULL};
 	g_autoptr(GArray) slots = g_array_new(FALSE, TRUE, sizeof(ck_slot_id_t));
+	g_autoptr(GArray) later = g_array_new(FALSE, FALSE, sizeof(gint64));
+	guint found = job->tokens->len;
 	g_autofree gchar *error = NULL;
 
 	if (!tw_p11_get_slot_list(&ctx, slots, &error)) {
@@ -905,8 +915,28 @@ tw_p11_read_module(TwP11Job *job, TwP11Module *m)
 		return;
 	}
 	tw_p11_clear_module_error(job->self, m->name);
+	/* a read for one reader: the slots last seen in other readers wait */
 	for (guint i = 0; i < slots->len && !tw_p11_stopping(job); i++) {
-		TwP11Token *token = tw_p11_read_slot(job, m, g_array_index(slots, ck_slot_id_t, i));
+		gint64 slot = (gint64)g_array_index(slots, ck_slot_id_t, i);
+		const gchar *seen_in = g_hash_table_lookup(m->slot_readers, &slot);
+		TwP11Token *token;
+
+		if (job->reader_name != NULL && seen_in != NULL &&
+		    g_strcmp0(seen_in, job->reader_name) != 0) {
+			g_array_append_val(later, slot);
+			continue;
+		}
+		token = tw_p11_read_slot(job, m, (ck_slot_id_t)slot);
+		if (token != NULL)
+			g_ptr_array_add(job->tokens, token);
+	}
+	/* nothing found where it was expected: the slots may have moved (a
+	 * reader came or went), so look at the others after all */
+	if (job->tokens->len > found)
+		return;
+	for (guint i = 0; i < later->len && !tw_p11_stopping(job); i++) {
+		TwP11Token *token =
+			tw_p11_read_slot(job, m, (ck_slot_id_t)g_array_index(later, gint64, i));
 
 		if (token != NULL)
 			g_ptr_array_add(job->tokens, token);
