@@ -94,6 +94,16 @@ tw_exported_iface_name(TwExported *obj)
 	return g_dbus_interface_skeleton_get_info(obj->iface)->name;
 }
 
+/* Returns: (transfer full): the properties of @obj now: those last sent
+ * unless a setter notified since (most reads come between changes) */
+static GVariant *
+tw_exporter_get_properties(TwExporter *self, TwExported *obj)
+{
+	if (obj->sent != NULL && !g_hash_table_contains(self->dirty, obj->path))
+		return g_variant_ref(obj->sent);
+	return g_dbus_interface_skeleton_get_properties(obj->iface);
+}
+
 static gboolean
 tw_exporter_sees(TwExporter *self, TwExported *obj, const TwPeer *peer)
 {
@@ -539,7 +549,7 @@ tw_exporter_get_managed_objects_cb(GObject *source, GAsyncResult *res, gpointer 
 
 		if (!tw_exporter_sees(self, obj, peer))
 			continue;
-		props = g_dbus_interface_skeleton_get_properties(obj->iface);
+		props = tw_exporter_get_properties(self, obj);
 		g_variant_builder_open(&builder, G_VARIANT_TYPE("{oa{sa{sv}}}"));
 		g_variant_builder_add(&builder, "o", obj->path);
 		g_variant_builder_open(&builder, G_VARIANT_TYPE("a{sa{sv}}"));
@@ -597,7 +607,7 @@ tw_exporter_property_call(TwExporter *self, TwExported *obj, GDBusMethodInvocati
 		g_dbus_method_invocation_return_value(
 			invocation, g_variant_new("(@v)", g_variant_new_variant(value)));
 	} else if (g_strcmp0(method, "GetAll") == 0) {
-		g_autoptr(GVariant) props = g_dbus_interface_skeleton_get_properties(obj->iface);
+		g_autoptr(GVariant) props = tw_exporter_get_properties(self, obj);
 
 		g_dbus_method_invocation_return_value(invocation, g_variant_new("(@a{sv})", props));
 	} else {
