@@ -94,14 +94,27 @@ tw_exported_iface_name(TwExported *obj)
 	return g_dbus_interface_skeleton_get_info(obj->iface)->name;
 }
 
+/* @props (transfer full): what the clients know now. Kept serialised: a
+ * dictionary built by GVariantBuilder holds a GVariant per key and per
+ * value (~8 kB for a certificate's 25 properties, against ~1 kB) */
+static void
+tw_exporter_set_sent(TwExported *obj, GVariant *props)
+{
+	g_clear_pointer(&obj->sent, g_variant_unref);
+	obj->sent = props;
+	(void)g_variant_get_data(obj->sent);
+}
+
 /* Returns: (transfer full): the properties of @obj now: those last sent
  * unless a setter notified since (most reads come between changes) */
 static GVariant *
 tw_exporter_get_properties(TwExporter *self, TwExported *obj)
 {
-	if (obj->sent != NULL && !g_hash_table_contains(self->dirty, obj->path))
-		return g_variant_ref(obj->sent);
-	return g_dbus_interface_skeleton_get_properties(obj->iface);
+	if (g_hash_table_contains(self->dirty, obj->path))
+		return g_dbus_interface_skeleton_get_properties(obj->iface);
+	if (obj->sent == NULL)
+		tw_exporter_set_sent(obj, g_dbus_interface_skeleton_get_properties(obj->iface));
+	return g_variant_ref(obj->sent);
 }
 
 static gboolean
@@ -224,9 +237,9 @@ tw_exporter_flush_object(TwExporter *self, TwExported *obj, gboolean force)
 	if (!g_hash_table_remove(self->dirty, obj->path) && !force)
 		return;
 	now = g_dbus_interface_skeleton_get_properties(obj->iface);
-	changed = tw_exporter_diff(obj->sent, now);
-	g_clear_pointer(&obj->sent, g_variant_unref);
-	obj->sent = g_variant_ref(now);
+	/* none sent yet: whoever asked since got them as they were */
+	changed = obj->sent != NULL ? tw_exporter_diff(obj->sent, now) : NULL;
+	tw_exporter_set_sent(obj, g_variant_ref(now));
 	if (changed != NULL) {
 		const gchar *none[] = {NULL};
 
@@ -351,6 +364,12 @@ tw_exporter_notify_cb(GObject *iface, GParamSpec *pspec, gpointer user_data)
 {
 	TwExported *obj = user_data;
 
+	/* not on the bus yet (restoring the state): nobody to tell, what was
+	 * kept for telling is stale */
+	if (obj->self->connection == NULL) {
+		g_clear_pointer(&obj->sent, g_variant_unref);
+		return;
+	}
 	tw_exporter_invalidate(obj->self, obj->path);
 }
 
@@ -379,14 +398,18 @@ tw_exporter_add(TwExporter *self,
 	obj->path = g_strdup(path);
 	obj->iface = g_object_ref(iface);
 	obj->subject = subject != NULL ? g_object_ref(subject) : NULL;
-	obj->sent = g_dbus_interface_skeleton_get_properties(iface);
+	if (self->connection != NULL)
+		tw_exporter_set_sent(obj, g_dbus_interface_skeleton_get_properties(iface));
 	if (subject != NULL)
 		obj->audience = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	obj->notify_id = g_signal_connect(iface, "notify", G_CALLBACK(tw_exporter_notify_cb), obj);
 	g_hash_table_insert(self->objects, obj->path, obj);
 
-	added = tw_exporter_interfaces_added(obj, obj->sent);
+	/* restored from the state before the bus: nobody to tell */
+	if (self->connection == NULL)
+		return;
 	if (subject == NULL) {
+		added = tw_exporter_interfaces_added(obj, obj->sent);
 		tw_exporter_send(self, NULL, self->root, TW_OBJECT_MANAGER_IFACE, "InterfacesAdded",
 				 added);
 		return;
@@ -397,6 +420,8 @@ tw_exporter_add(TwExporter *self,
 
 		if (peer == NULL || !tw_exporter_sees(self, obj, peer))
 			continue;
+		if (added == NULL)
+			added = tw_exporter_interfaces_added(obj, obj->sent);
 		g_hash_table_add(obj->audience, g_strdup(name));
 		tw_exporter_send(self, name, self->root, TW_OBJECT_MANAGER_IFACE, "InterfacesAdded",
 				 added);
