@@ -14,9 +14,14 @@ file; docs/PERFORMANCE.md records them with the method.
   startup  time to READY=1, RSS and GetManagedObjects time with an empty
            state and with 1,000 tokens and 10,000 certificates in it (made
            by BUILDDIR/tests/store/bench-store)
+  notify   insertion to the desktop notification: tokenwatch-agent's (with
+           the expiry facts) against opensc-notify's bare "card inserted",
+           both on python-dbusmock's notification server (bench/tw_notify.py)
+  scale, clients, cycles: see bench/tw_scale.py
 
-usage: bench/tw_bench.py BUILDDIR [--seconds 60] [--rounds 40] [--cycles 200]
-                         [--json FILE] [idle] [rss] [latency] [tokens]
+usage: bench/tw_bench.py BUILDDIR [--seconds 120] [--rounds 40] [--cycles 200]
+                         [--scale-seconds 600] [--clients 50]
+                         [--long-cycles 10000] [--json FILE] [PART...]
 """
 
 import argparse
@@ -38,6 +43,8 @@ gi.require_version("Gio", "2.0")
 from gi.repository import Gio, GLib  # noqa: E402
 
 from twtestbed import Testbed, pcsc  # noqa: E402
+
+import tw_scale  # noqa: E402
 
 BUS_NAME = "io.github.tokenwatch.TokenWatch1"
 ROOT = "/io/github/tokenwatch/TokenWatch1"
@@ -82,6 +89,9 @@ class Bench:
 
     def __init__(self, bed, build, prefix=(), env=None):
         self.bed = bed
+        # a state of its own, in the bed's directory: never the user's
+        env = dict(env if env is not None else bed.env)
+        env.setdefault("STATE_DIRECTORY", os.path.join(bed.workdir, "state"))
         self.daemon = bed.spawn("tokenwatchd", list(prefix) + [
             os.path.join(build, "daemon", "tokenwatchd"), "--session", "--no-p11-kit",
             "--pkcs11-module", OPENSC], env=env)
@@ -106,14 +116,7 @@ class Bench:
         return sum(1 for ifaces in v.unpack()[0].values() if BUS_NAME + ".Reader" in ifaces)
 
     def wait(self, predicate, timeout):
-        ctx = GLib.MainContext.default()
-        end = time.monotonic() + timeout
-        while not predicate():
-            while ctx.pending():
-                ctx.iteration(False)
-            if time.monotonic() > end:
-                raise RuntimeError("timed out")
-            time.sleep(0.001)
+        tw_scale.wait(predicate, timeout)
 
     def pump(self, seconds):
         ctx = GLib.MainContext.default()
@@ -127,23 +130,39 @@ class Bench:
 def bench_idle(b, seconds):
     bed = b.bed
     cards = [bed.card(0), bed.card(2)]
-    b.wait(lambda: sum(1 for s in b.signals if s[1] == "CardInserted") == 2, 10)
+    b.wait(lambda: sum(1 for s in b.signals if s[1] == "TokenAdded") == 2, 20)
     b.pump(1.0)  # let everything settle
+    for c in cards:
+        c.clear_log()
     before = proc_status(b.daemon.pid)
-    time.sleep(seconds)
+    # every system call of every thread, counted by the kernel (perf), not
+    # strace: strace slows libpcsclite's loops and undercounts (TESTBED.md)
+    helpers = tw_scale.children(b.daemon.pid)
+    perf = subprocess.run(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter",
+                           "-p", ",".join(str(p) for p in [b.daemon.pid] + helpers), "--",
+                           "sleep", str(seconds)], capture_output=True, text=True)
     after = proc_status(b.daemon.pid)
+    syscalls = None
+    for line in perf.stderr.splitlines():
+        if "raw_syscalls:sys_enter" in line and line.split(",")[0].isdigit():
+            syscalls = int(line.split(",")[0])
+    apdus = sum(c.apdu_count for c in cards)
     for c in cards:
         c.remove()
+    # threads alive at both ends (a thread that ended took its count along)
+    per_thread = {k: v - before["per_thread"][k] for k, v in after["per_thread"].items()
+                  if k in before["per_thread"]}
     return {
+        "syscalls_daemon_and_helpers": syscalls,
+        "helpers": len(helpers),
+        "apdus": apdus,
         "seconds": seconds,
         "readers": len(bed.reader_names),
         "cards": len(cards),
-        "wakeups": after["wakeups"] - before["wakeups"],
-        "voluntary_wakeups": after["voluntary"] - before["voluntary"],
+        "wakeups": sum(per_thread.values()),
         "cpu_ms": round((after["cpu_s"] - before["cpu_s"]) * 1000, 1),
         "threads": after["threads"],
-        "wakeups_per_thread": {k: v - before["per_thread"].get(k, 0)
-                               for k, v in after["per_thread"].items()},
+        "wakeups_per_thread": per_thread,
     }
 
 
@@ -339,27 +358,43 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build")
     ap.add_argument("which", nargs="*",
-                    default=["idle", "rss", "latency", "tokens", "startup"])
-    ap.add_argument("--seconds", type=int, default=60)
+                    default=["idle", "rss", "latency", "tokens", "startup", "notify", "scale",
+                             "clients", "cycles"])
+    ap.add_argument("--seconds", type=int, default=120)
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--cycles", type=int, default=200)
+    ap.add_argument("--scale-seconds", type=int, default=600)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--long-cycles", type=int, default=10000)
     ap.add_argument("--json")
     args = ap.parse_args()
     results = {"machine": {"nproc": os.cpu_count(), "kernel": os.uname().release}}
     if "startup" in args.which:
         results["startup"] = bench_startups(os.path.abspath(args.build))
-    with Testbed(entries=2) as bed:
-        b = Bench(bed, os.path.abspath(args.build))
-        results["rss_after_start_kb"] = proc_status(b.daemon.pid)["rss_kb"]
-        if "idle" in args.which:
-            results["idle"] = bench_idle(b, args.seconds)
-        if "latency" in args.which:
-            results["latency"] = bench_latency(b, args.rounds)
-        if "rss" in args.which:
-            results["rss"] = bench_rss(b, args.cycles)
-        if "tokens" in args.which:
-            results["tokens"] = [bench_tokens(b, min(args.rounds, 20), n) for n in (2, 8)]
-        b.daemon.stop()
+    if any(w in args.which for w in ("idle", "latency", "rss", "tokens")):
+        with Testbed(entries=2) as bed:
+            b = Bench(bed, os.path.abspath(args.build))
+            results["rss_after_start_kb"] = proc_status(b.daemon.pid)["rss_kb"]
+            if "idle" in args.which:
+                results["idle"] = bench_idle(b, args.seconds)
+            if "latency" in args.which:
+                results["latency"] = bench_latency(b, args.rounds)
+            if "rss" in args.which:
+                results["rss"] = bench_rss(b, args.cycles)
+            if "tokens" in args.which:
+                results["tokens"] = [bench_tokens(b, min(args.rounds, 20), n) for n in (2, 8)]
+            b.daemon.stop()
+    build = os.path.abspath(args.build)
+    if "notify" in args.which:
+        import tw_notify
+        results["notify"] = tw_notify.bench_notify(build, min(args.rounds, 20))
+    if "scale" in args.which:
+        results["scale"] = tw_scale.bench_scale(Bench, build, args.scale_seconds)
+    if "clients" in args.which:
+        results["clients"] = tw_scale.bench_clients(Bench, build, args.clients,
+                                                    min(args.rounds, 20))
+    if "cycles" in args.which:
+        results["cycles"] = tw_scale.bench_cycles(Bench, build, args.long_cycles)
     print(json.dumps(results, indent=2))
     if args.json:
         with open(args.json, "w") as f:
