@@ -31,7 +31,6 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -42,7 +41,7 @@ import gi  # noqa: E402
 gi.require_version("Gio", "2.0")
 from gi.repository import Gio, GLib  # noqa: E402
 
-from twtestbed import Testbed, pcsc  # noqa: E402
+from twtestbed import Testbed  # noqa: E402
 
 import tw_scale  # noqa: E402
 
@@ -201,34 +200,19 @@ def bench_tokens(b, rounds, n_certs):
                                      qc_compliance=bool(i % 2), qc_sscd=bool(i % 2),
                                      qc_type="esign" if i % 2 else None,
                                      policies=["0.4.0.2042.1.2"]).der
-    name = bed.reader_names[1]
     card = bed.card(1, certs, insert=False)
-    ctx = bed.pcsc.context()
-    stamps = []
-    stop = threading.Event()
-
-    def watcher():
-        cur = ctx.status(name)
-        while not stop.is_set():
-            try:
-                cur = ctx.get_status_change(name, cur.raw, 500)
-            except pcsc.PcscError:
-                continue
-            stamps.append((time.monotonic(), cur.present))
-
-    t = threading.Thread(target=watcher, daemon=True)
-    t.start()
+    w = tw_scale.Watchers(bed, [1])
     daemon_ms, daemon_apdus, tool_ms, tool_apdus = [], [], [], []
     for _ in range(rounds):
         time.sleep(random.uniform(0, 0.5))
-        n_stamps = len(stamps)
+        n_stamps = len(w.events)
         n_added = sum(1 for s in b.signals if s[1] == "TokenAdded")
         card.clear_log()
         card.insert()
         b.wait(lambda: sum(1 for s in b.signals if s[1] == "TokenAdded") > n_added
-               and any(p for _, p in stamps[n_stamps:]), 20)
+               and any(e[2] for e in w.events[n_stamps:]), 20)
         added = [s[0] for s in b.signals if s[1] == "TokenAdded"][-1]
-        inserted = [t0 for t0, p in stamps[n_stamps:] if p][0]
+        inserted = [e[0] for e in w.events[n_stamps:] if e[2]][0]
         daemon_ms.append((added - inserted) * 1000)
         b.pump(0.3)
         daemon_apdus.append(card.apdu_count)
@@ -242,9 +226,7 @@ def bench_tokens(b, rounds, n_certs):
         n_removed = sum(1 for s in b.signals if s[1] == "TokenRemoved")
         card.remove()
         b.wait(lambda: sum(1 for s in b.signals if s[1] == "TokenRemoved") > n_removed, 10)
-    stop.set()
-    t.join()
-    ctx.release()
+    w.close()
     out = {"certificates": n_certs,
            "daemon_insert_to_token_added_ms": summary(daemon_ms),
            "daemon_apdus": summary(daemon_apdus, 0),
@@ -310,41 +292,24 @@ def bench_latency(b, rounds):
     stamps the moment pcscd announces each change; the bench stamps the
     arrival of tokenwatchd's signal for it. Both are woken by the same event."""
     bed = b.bed
-    name = bed.reader_names[3]
     card = bed.card(3, insert=False)
-    ctx = bed.pcsc.context()
-    stamps = []
-    stop = threading.Event()
-
-    def watcher():
-        cur = ctx.status(name)
-        while not stop.is_set():
-            try:
-                cur = ctx.get_status_change(name, cur.raw, 500)
-            except pcsc.PcscError:
-                continue
-            stamps.append((time.monotonic(), cur.present))
-
-    t = threading.Thread(target=watcher, daemon=True)
-    t.start()
+    w = tw_scale.Watchers(bed, [3])
     lat = {"CardInserted": [], "CardRemoved": []}
     for _ in range(rounds):
         for member, act in (("CardInserted", card.insert), ("CardRemoved", card.remove)):
             time.sleep(random.uniform(0, 0.5))  # no phase-locking to pcscd's poll
-            n_stamps = len(stamps)
+            n_stamps = len(w.events)
             n_sig = sum(1 for s in b.signals if s[1] == member)
             present = member == "CardInserted"
 
             def seen():
-                return [t for t, p in stamps[n_stamps:] if p == present]
+                return [e[0] for e in w.events[n_stamps:] if e[2] == present]
 
             act()
             b.wait(lambda: sum(1 for s in b.signals if s[1] == member) > n_sig and seen(), 10)
             sig_t = [s[0] for s in b.signals if s[1] == member][-1]
             lat[member].append((sig_t - seen()[0]) * 1000)
-    stop.set()
-    t.join()
-    ctx.release()
+    w.close()
 
     def summary(values):
         v = sorted(values)

@@ -8,7 +8,6 @@ checked by zsh's parser and for naming every command and option."""
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import unittest
 

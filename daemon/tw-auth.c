@@ -2,8 +2,8 @@
  * Copyright (C) 2026 The tokenwatch developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Who may change what: the caller's uid from the bus, then polkit, both
- * asynchronous, so that the main loop never waits for either. Root may do
+ * Who may change what: the caller's uid (from the bus, by TwPeers), then
+ * polkit, asynchronously, so that the main loop never waits for it. Root may do
  * everything without asking polkit. Everybody else needs the action's
  * authorisation (data/io.github.tokenwatch.policy); an interactive
  * authentication is offered only when the caller allowed it
@@ -17,58 +17,6 @@
 #include <polkit/polkit.h>
 
 #include "tw-auth.h"
-
-static void
-tw_auth_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
-{
-	g_autoptr(GTask) task = G_TASK(user_data);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply =
-		g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
-	guint32 uid = 0;
-
-	if (reply == NULL) {
-		g_task_return_error(task, g_steal_pointer(&error));
-		return;
-	}
-	g_variant_get(reply, "(u)", &uid);
-	g_task_return_int(task, (gssize)uid);
-}
-
-/* the uid of the process that sent @invocation, as the bus knows it */
-void
-tw_auth_get_caller_uid_async(GDBusMethodInvocation *invocation,
-			     GCancellable *cancellable,
-			     GAsyncReadyCallback callback,
-			     gpointer user_data)
-{
-	GTask *task = g_task_new(NULL, cancellable, callback, user_data);
-	const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
-
-	g_task_set_source_tag(task, tw_auth_get_caller_uid_async);
-	if (sender == NULL) {
-		g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-					"the caller has no bus name");
-		g_object_unref(task);
-		return;
-	}
-	g_dbus_connection_call(g_dbus_method_invocation_get_connection(invocation),
-			       "org.freedesktop.DBus", "/org/freedesktop/DBus",
-			       "org.freedesktop.DBus", "GetConnectionUnixUser",
-			       g_variant_new("(s)", sender), G_VARIANT_TYPE("(u)"),
-			       G_DBUS_CALL_FLAGS_NONE, -1, cancellable, tw_auth_uid_cb, task);
-}
-
-gboolean
-tw_auth_get_caller_uid_finish(GAsyncResult *res, guint32 *uid, GError **error)
-{
-	gssize v = g_task_propagate_int(G_TASK(res), error);
-
-	if (v < 0)
-		return FALSE;
-	*uid = (guint32)v;
-	return TRUE;
-}
 
 typedef struct {
 	gchar *sender;

@@ -15,12 +15,6 @@ G_BEGIN_DECLS
 #define TW_AUTH_ACTION_READ_TOKENS	"io.github.tokenwatch.read-tokens"
 #define TW_AUTH_ERROR_PERMISSION_DENIED "io.github.tokenwatch.TokenWatch1.Error.PermissionDenied"
 
-void tw_auth_get_caller_uid_async(GDBusMethodInvocation *invocation,
-				  GCancellable *cancellable,
-				  GAsyncReadyCallback callback,
-				  gpointer user_data);
-gboolean tw_auth_get_caller_uid_finish(GAsyncResult *res, guint32 *uid, GError **error);
-
 void tw_auth_check_async(GDBusMethodInvocation *invocation,
 			 guint32 caller_uid,
 			 const gchar *action_id,

@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "tw-auth.h"
 #include "tw-daemon.h"
@@ -37,6 +38,7 @@ struct _TwDaemon {
 
 	GDBusConnection *connection;
 	TwExporter *exporter;
+	TwPeers *peers; /* who the callers are: uid, polkit's read-tokens */
 	TwDBusManager *manager;
 	GHashTable *readers;	  /* TwReader → TwDBusObjectSkeleton */
 	GHashTable *tokens;	  /* TwToken → TwDBusObjectSkeleton */
@@ -766,6 +768,22 @@ tw_daemon_return_denied(GDBusMethodInvocation *invocation, const GError *error)
 						   error->message);
 }
 
+/* the caller's uid from TwPeers; refuses and frees @call when unknown */
+static gboolean
+tw_daemon_call_set_uid(TwDaemonCall *call, GObject *source, GAsyncResult *res)
+{
+	g_autoptr(GError) error = NULL;
+	const TwPeer *peer = tw_peers_get_finish(TW_PEERS(source), res, &error);
+
+	if (peer == NULL) {
+		tw_daemon_return_denied(call->invocation, error);
+		tw_daemon_call_free(call);
+		return FALSE;
+	}
+	call->uid = peer->uid;
+	return TRUE;
+}
+
 static void
 tw_daemon_forget_authorized_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -791,14 +809,10 @@ static void
 tw_daemon_forget_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	TwDaemonCall *call = user_data;
-	g_autoptr(GError) error = NULL;
 	const gchar *action;
 
-	if (!tw_auth_get_caller_uid_finish(res, &call->uid, &error)) {
-		tw_daemon_return_denied(call->invocation, error);
-		tw_daemon_call_free(call);
+	if (!tw_daemon_call_set_uid(call, source, res))
 		return;
-	}
 	/* one's own token (seen in one's session) is a smaller matter */
 	action = tw_daemon_token_owned_by(
 			 tw_token_set_get_token(tw_engine_get_token_set(call->self->engine),
@@ -830,7 +844,8 @@ tw_daemon_handle_forget_cb(TwDBusManager *manager,
 	}
 	call = tw_daemon_call_new(self, invocation);
 	call->token_id = g_strdup(id);
-	tw_auth_get_caller_uid_async(invocation, NULL, tw_daemon_forget_uid_cb, call);
+	tw_peers_get_async(self->peers, g_dbus_method_invocation_get_sender(invocation), NULL,
+			   tw_daemon_forget_uid_cb, call);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -857,13 +872,9 @@ static void
 tw_daemon_reload_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	TwDaemonCall *call = user_data;
-	g_autoptr(GError) error = NULL;
 
-	if (!tw_auth_get_caller_uid_finish(res, &call->uid, &error)) {
-		tw_daemon_return_denied(call->invocation, error);
-		tw_daemon_call_free(call);
+	if (!tw_daemon_call_set_uid(call, source, res))
 		return;
-	}
 	tw_auth_check_async(call->invocation, call->uid, TW_AUTH_ACTION_RELOAD_CONFIG, NULL,
 			    tw_daemon_reload_authorized_cb, call);
 }
@@ -875,8 +886,8 @@ tw_daemon_handle_reload_config_cb(TwDBusManager *manager,
 {
 	TwDaemon *self = TW_DAEMON(user_data);
 
-	tw_auth_get_caller_uid_async(invocation, NULL, tw_daemon_reload_uid_cb,
-				     tw_daemon_call_new(self, invocation));
+	tw_peers_get_async(self->peers, g_dbus_method_invocation_get_sender(invocation), NULL,
+			   tw_daemon_reload_uid_cb, tw_daemon_call_new(self, invocation));
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -979,7 +990,8 @@ tw_daemon_start(TwDaemon *self, GError **error)
 		g_prefix_error(error, "exporting %s: ", TW_DBUS_PATH);
 		return FALSE;
 	}
-	if (!tw_exporter_set_connection(self->exporter, self->connection, error)) {
+	self->peers = tw_peers_new(self->connection, getuid());
+	if (!tw_exporter_set_connection(self->exporter, self->connection, self->peers, error)) {
 		g_prefix_error(error, "exporting the objects: ");
 		return FALSE;
 	}
@@ -1013,6 +1025,9 @@ tw_daemon_stop(TwDaemon *self)
 	if (g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->manager)) !=
 	    NULL) {
 		tw_exporter_unset_connection(self->exporter);
+		/* calls still waiting for who their caller is are refused */
+		g_object_run_dispose(G_OBJECT(self->peers));
+		g_clear_object(&self->peers);
 		g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->manager));
 		/* let the bus see the name released before we go */
 		g_dbus_connection_flush_sync(self->connection, NULL, NULL);
@@ -1036,6 +1051,7 @@ tw_daemon_dispose(GObject *object)
 	g_clear_handle_id(&self->pending_id, g_source_remove);
 	g_queue_clear_full(&self->pending, (GDestroyNotify)tw_daemon_signal_free);
 	g_clear_object(&self->exporter);
+	g_clear_object(&self->peers);
 	g_clear_pointer(&self->holders, g_hash_table_unref);
 	g_clear_object(&self->manager);
 	g_clear_object(&self->connection);

@@ -27,7 +27,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "tw-auth.h"
 #include "tw-exporter.h"
@@ -586,6 +585,20 @@ tw_exporter_get_managed_objects_cb(GObject *source, GAsyncResult *res, gpointer 
 					      g_variant_new("(a{oa{sa{sv}}})", &builder));
 }
 
+/* answers @invocation (transfer full) in @callback, once the caller is known */
+static void
+tw_exporter_call_when_known(TwExporter *self,
+			    GDBusMethodInvocation *invocation,
+			    GAsyncReadyCallback callback)
+{
+	TwExporterCall *call = g_new0(TwExporterCall, 1);
+
+	call->self = g_object_ref(self);
+	call->invocation = invocation;
+	tw_peers_get_async(self->peers, g_dbus_method_invocation_get_sender(invocation), NULL,
+			   callback, call);
+}
+
 static void
 tw_exporter_om_method_call_cb(GDBusConnection *connection,
 			      const gchar *sender,
@@ -596,13 +609,9 @@ tw_exporter_om_method_call_cb(GDBusConnection *connection,
 			      GDBusMethodInvocation *invocation,
 			      gpointer user_data)
 {
-	TwExporter *self = TW_EXPORTER(user_data);
-	TwExporterCall *call = g_new0(TwExporterCall, 1);
-
-	call->self = g_object_ref(self);
-	call->invocation = invocation;
 	/* GetManagedObjects: the only method of the interface */
-	tw_peers_get_async(self->peers, sender, NULL, tw_exporter_get_managed_objects_cb, call);
+	tw_exporter_call_when_known(TW_EXPORTER(user_data), invocation,
+				    tw_exporter_get_managed_objects_cb);
 }
 
 static const GDBusInterfaceVTable tw_exporter_om_vtable = {
@@ -700,12 +709,7 @@ tw_exporter_object_method_call_cb(GDBusConnection *connection,
 				  GDBusMethodInvocation *invocation,
 				  gpointer user_data)
 {
-	TwExporter *self = TW_EXPORTER(user_data);
-	TwExporterCall *call = g_new0(TwExporterCall, 1);
-
-	call->self = g_object_ref(self);
-	call->invocation = invocation;
-	tw_peers_get_async(self->peers, sender, NULL, tw_exporter_object_call_cb, call);
+	tw_exporter_call_when_known(TW_EXPORTER(user_data), invocation, tw_exporter_object_call_cb);
 }
 
 static const GDBusInterfaceVTable tw_exporter_object_vtable = {
@@ -833,13 +837,20 @@ tw_exporter_peer_changed_cb(TwPeers *peers, const gchar *name, gpointer user_dat
 	tw_exporter_flush_all(TW_EXPORTER(user_data));
 }
 
+/**
+ * tw_exporter_set_connection:
+ * @peers: who the clients of @connection are
+ */
 gboolean
-tw_exporter_set_connection(TwExporter *self, GDBusConnection *connection, GError **error)
+tw_exporter_set_connection(TwExporter *self,
+			   GDBusConnection *connection,
+			   TwPeers *peers,
+			   GError **error)
 {
 	g_return_val_if_fail(self->connection == NULL, FALSE);
 
 	self->connection = g_object_ref(connection);
-	self->peers = tw_peers_new(connection, getuid());
+	self->peers = g_object_ref(peers);
 	g_signal_connect_object(self->peers, "peer-removed",
 				G_CALLBACK(tw_exporter_peer_removed_cb), self, 0);
 	g_signal_connect_object(self->peers, "peer-changed",
@@ -876,7 +887,6 @@ tw_exporter_unset_connection(TwExporter *self)
 	self->om_id = 0;
 	if (self->peers != NULL) {
 		g_signal_handlers_disconnect_by_data(self->peers, self);
-		g_object_run_dispose(G_OBJECT(self->peers));
 		g_clear_object(&self->peers);
 	}
 	g_hash_table_remove_all(self->introduced);

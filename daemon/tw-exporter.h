@@ -21,7 +21,10 @@ TwExporter *tw_exporter_new(const gchar *root_path,
 			    const gchar *const *collections,
 			    TwExporterVisibleFunc visible,
 			    gpointer visible_data) G_GNUC_WARN_UNUSED_RESULT;
-gboolean tw_exporter_set_connection(TwExporter *self, GDBusConnection *connection, GError **error);
+gboolean tw_exporter_set_connection(TwExporter *self,
+				    GDBusConnection *connection,
+				    TwPeers *peers,
+				    GError **error);
 void tw_exporter_unset_connection(TwExporter *self);
 void tw_exporter_add(TwExporter *self,
 		     const gchar *path,

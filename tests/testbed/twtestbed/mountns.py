@@ -18,18 +18,11 @@ From outside, while the command runs (as root):
 The tmpfs goes when the last process in the namespace exits.
 """
 
-import ctypes
 import os
 import subprocess
 import sys
 
 EXIT_NO_NAMESPACE = 125
-
-_CLONE_NEWNS = 0x00020000
-_MS_NOSUID = 0x2
-_MS_NODEV = 0x4
-_MS_REC = 0x4000
-_MS_PRIVATE = 1 << 18
 
 
 def path_in(pid, directory):
@@ -45,26 +38,6 @@ def remount(pid, directory, options):
                    check=True, capture_output=True)
 
 
-def _isolate(mounts):
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                           ctypes.c_ulong, ctypes.c_char_p)
-
-    def check(ret, what):
-        if ret != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, "%s: %s" % (what, os.strerror(err)))
-
-    check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None),
-          "make / private")
-    for directory, size in mounts:
-        check(libc.mount(b"tmpfs", os.fsencode(directory), b"tmpfs",
-                         _MS_NOSUID | _MS_NODEV,
-                         b"size=%s,mode=0700" % size.encode()),
-              "tmpfs over " + directory)
-
-
 def main(argv):
     args = list(argv)
     mounts = []
@@ -72,13 +45,17 @@ def main(argv):
         directory, _, size = args[1].rpartition(":")
         if not directory or not size:
             sys.exit("mountns.py: --tmpfs takes DIR:SIZE, not %r" % args[1])
+        if not os.path.isdir(directory):
+            sys.exit("mountns.py: no directory %s to mount a tmpfs over" % directory)
         mounts.append((os.path.abspath(directory), size))
         del args[:2]
     if not mounts or len(args) < 2 or args[0] != "--":
         sys.exit("usage: mountns.py --tmpfs DIR:SIZE [--tmpfs ...] -- "
                  "COMMAND [ARG...]")
+    # run by file path: sockact.py is beside it on sys.path
+    from sockact import private_mounts
     try:
-        _isolate(mounts)
+        private_mounts([(d, "size=%s,mode=0700" % size) for d, size in mounts])
     except OSError as e:
         print("mountns.py: no private mount namespace (%s); not running %s"
               % (e, args[1]), file=sys.stderr, flush=True)

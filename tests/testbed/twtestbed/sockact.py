@@ -34,7 +34,10 @@ _PRIVATE_RUN = "/run/pcscd"
 _DRIVERS = "/usr/lib/pcsc/drivers"
 
 
-def isolate():
+def private_mounts(tmpfs):
+    """Move into a mount namespace of our own and mount a tmpfs over each
+    existing directory of `tmpfs`, a list of (directory, mount options).
+    Raises OSError.  Also used by mountns.py."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                            ctypes.c_ulong, ctypes.c_char_p)
@@ -49,15 +52,19 @@ def isolate():
     # namespace when / is a shared mount (the systemd default).
     check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None),
           "make / private")
+    for target, options in tmpfs:
+        if os.path.isdir(target):
+            check(libc.mount(b"tmpfs", os.fsencode(target), b"tmpfs",
+                             _MS_NOSUID | _MS_NODEV, options.encode()),
+                  "tmpfs over " + target)
+
+
+def isolate():
     # A mount point must exist.  /run/pcscd is missing when no system pcscd
     # ever ran; creating the empty directory is the only trace left on the
     # host (pcscd would create it itself).
     os.makedirs(_PRIVATE_RUN, mode=0o755, exist_ok=True)
-    for target in (_PRIVATE_RUN, _DRIVERS):
-        if os.path.isdir(target):
-            check(libc.mount(b"tmpfs", target.encode(), b"tmpfs",
-                             _MS_NOSUID | _MS_NODEV, b"mode=0755"),
-                  "tmpfs over " + target)
+    private_mounts([(_PRIVATE_RUN, "mode=0755"), (_DRIVERS, "mode=0755")])
 
 
 def listen_on_fd3(path):
