@@ -19,6 +19,7 @@
 #include "tw-config.h"
 #include "tw-daemon.h"
 #include "tw-engine.h"
+#include "tw-journal.h"
 #include "tw-p11-helper.h"
 #include "tw-p11.h"
 #include "tw-sd.h"
@@ -105,6 +106,7 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TwEngine) engine = NULL;
+	g_autoptr(TwJournal) journal = NULL;
 	g_autoptr(TwDaemon) daemon = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
 	TwMain main_data = {NULL, EXIT_SUCCESS};
@@ -174,6 +176,7 @@ main(int argc, char **argv)
 	tw_config_set_state_dir(config, tw_store_default_directory(opt_session));
 
 	engine = tw_engine_new(config);
+	journal = tw_journal_new(engine);
 	g_unix_signal_add(SIGHUP, tw_main_reload_cb, engine);
 	daemon = tw_daemon_new(engine, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
 			       opt_replace);

@@ -101,7 +101,7 @@ class NotifySocket:
 class Daemon:
     """tokenwatchd --session on the private bus."""
 
-    def __init__(self, workdir, env, args=(), name="tokenwatchd", user=None):
+    def __init__(self, workdir, env, args=(), name="tokenwatchd", user=None, prefix=()):
         self.name = name
         self.notify = NotifySocket(os.path.join(workdir, name + ".notify"))
         env = dict(env)
@@ -114,7 +114,8 @@ class Daemon:
             wrapper = ["setpriv", "--reuid=%d" % user[0], "--regid=%d" % user[1],
                        "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
                        "--no-new-privs"] + wrapper
-        self.proc = procs.Proc(wrapper + [tool("TOKENWATCHD"), "--session", "-v"] + list(args),
+        # prefix: a command that runs the rest (e.g. journald-wrap.sh DIR)
+        self.proc = procs.Proc(list(prefix) + wrapper + [tool("TOKENWATCHD"), "--session", "-v"] + list(args),
                                os.path.join(workdir, name + ".log"), env=env)
 
     def log(self):
@@ -282,10 +283,11 @@ class TokenwatchTestCase(unittest.TestCase):
                         "%d× %s(%s)" % (n, member, arg or ""))
 
     # -- the daemon ---------------------------------------------------------
-    def start_daemon(self, args=(), wait=True, name="tokenwatchd", p11_args=None, user=None):
+    def start_daemon(self, args=(), wait=True, name="tokenwatchd", p11_args=None, user=None,
+                     prefix=()):
         args = list(DEFAULT_P11_ARGS if p11_args is None else p11_args) + list(args)
         self._introduce_when_up()
-        d = Daemon(self.workdir, self.env, args, name, user)
+        d = Daemon(self.workdir, self.env, args, name, user, prefix)
         self.daemons.append(d)
         # runs before the workdir cleanup: cleanups go last in, first out
         self.addCleanup(self._stop_daemon, d)
