@@ -36,6 +36,8 @@ struct _TwConfig {
 	gchar *devices_data_dir;  /* NULL: the build's */
 	gchar *devices_local_dir; /* NULL: the build's */
 	gchar *state_dir;	  /* set by the daemon */
+	gchar *metrics_dir;	  /* NULL: no metrics file */
+	gboolean metrics_names;
 };
 
 G_DEFINE_TYPE(TwConfig, tw_config, G_TYPE_OBJECT)
@@ -50,7 +52,8 @@ static const TwConfigKey tw_config_keys[] = {
 	{"PKCS11", "IsolateModules"},	   {"PKCS11", "TokenTimeout"},
 	{"Warnings", "ExpiryDays"},	   {"Warnings", "DeviceDays"},
 	{"Warnings", "FreeMemoryPercent"}, {"Devices", "DataDirectory"},
-	{"Devices", "LocalDirectory"},
+	{"Devices", "LocalDirectory"},	   {"Metrics", "TextfileDirectory"},
+	{"Metrics", "IncludeNames"},
 };
 
 /**
@@ -175,20 +178,30 @@ tw_config_read_days(GKeyFile *kf, const gchar *path, const gchar *key, GArray *o
 }
 
 static gboolean
-tw_config_read_dir(GKeyFile *kf, const gchar *path, const gchar *key, gchar **out, GError **error)
+tw_config_read_dir(GKeyFile *kf,
+		   const gchar *path,
+		   const gchar *group,
+		   const gchar *key,
+		   gboolean empty_ok,
+		   gchar **out,
+		   GError **error)
 {
 	g_autofree gchar *dir = NULL;
 	GError *local = NULL;
 
-	if (!g_key_file_has_key(kf, "Devices", key, NULL))
+	if (!g_key_file_has_key(kf, group, key, NULL))
 		return TRUE;
-	dir = g_key_file_get_string(kf, "Devices", key, &local);
+	dir = g_key_file_get_string(kf, group, key, &local);
 	if (local != NULL)
-		return tw_config_fail(error, local, path, "Devices", key);
+		return tw_config_fail(error, local, path, group, key);
 	g_strstrip(dir);
+	if (empty_ok && *dir == '\0') {
+		g_clear_pointer(out, g_free);
+		return TRUE;
+	}
 	if (!g_path_is_absolute(dir)) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "%s: [Devices] %s: \"%s\" is not an absolute path", path, key, dir);
+			    "%s: [%s] %s: \"%s\" is not an absolute path", path, group, key, dir);
 		return FALSE;
 	}
 	g_free(*out);
@@ -263,8 +276,19 @@ tw_config_read(TwConfig *self, GKeyFile *kf, const gchar *path, GError **error)
 		}
 		self->free_memory_percent = (guint)percent;
 	}
-	return tw_config_read_dir(kf, path, "DataDirectory", &self->devices_data_dir, error) &&
-	       tw_config_read_dir(kf, path, "LocalDirectory", &self->devices_local_dir, error);
+	if (g_key_file_has_key(kf, "Metrics", "IncludeNames", NULL)) {
+		gboolean names = g_key_file_get_boolean(kf, "Metrics", "IncludeNames", &local);
+
+		if (local != NULL)
+			return tw_config_fail(error, local, path, "Metrics", "IncludeNames");
+		self->metrics_names = names;
+	}
+	return tw_config_read_dir(kf, path, "Devices", "DataDirectory", FALSE,
+				  &self->devices_data_dir, error) &&
+	       tw_config_read_dir(kf, path, "Devices", "LocalDirectory", FALSE,
+				  &self->devices_local_dir, error) &&
+	       tw_config_read_dir(kf, path, "Metrics", "TextfileDirectory", TRUE,
+				  &self->metrics_dir, error);
 }
 
 /**
@@ -425,6 +449,22 @@ tw_config_get_token_timeout_ms(TwConfig *self)
 	return self->token_timeout_s * 1000;
 }
 
+/* the node_exporter textfile directory to write tokenwatch.prom in; NULL: none */
+const gchar *
+tw_config_get_metrics_dir(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), NULL);
+	return self->metrics_dir;
+}
+
+/* whether the metrics carry names of people and tokens (labels cn, label) */
+gboolean
+tw_config_get_metrics_names(TwConfig *self)
+{
+	g_return_val_if_fail(TW_IS_CONFIG(self), FALSE);
+	return self->metrics_names;
+}
+
 static void
 tw_config_finalize(GObject *object)
 {
@@ -438,6 +478,7 @@ tw_config_finalize(GObject *object)
 	g_free(self->devices_data_dir);
 	g_free(self->devices_local_dir);
 	g_free(self->state_dir);
+	g_free(self->metrics_dir);
 	G_OBJECT_CLASS(tw_config_parent_class)->finalize(object);
 }
 
@@ -456,6 +497,7 @@ tw_config_init(TwConfig *self)
 	self->device_days = g_array_new(FALSE, FALSE, sizeof(gint));
 	g_array_append_vals(self->device_days, device, G_N_ELEMENTS(device));
 	self->free_memory_percent = 10;
+	self->metrics_names = TRUE;
 }
 
 static void

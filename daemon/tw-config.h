@@ -30,6 +30,8 @@ const gchar *tw_config_get_devices_data_dir(TwConfig *self);
 const gchar *tw_config_get_devices_local_dir(TwConfig *self);
 const gchar *tw_config_get_state_dir(TwConfig *self);
 void tw_config_set_state_dir(TwConfig *self, const gchar *dir);
+const gchar *tw_config_get_metrics_dir(TwConfig *self);
+gboolean tw_config_get_metrics_names(TwConfig *self);
 
 const gchar *tw_config_default_path(void);
 const gchar *tw_config_directory(void);

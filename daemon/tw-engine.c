@@ -61,6 +61,7 @@ enum {
 	SIGNAL_EXPIRY_WARNING,
 	SIGNAL_DEVICE_ENDING,
 	SIGNAL_RENEWED,
+	SIGNAL_CONFIG_RELOADED,
 	N_SIGNALS
 };
 static guint signals[N_SIGNALS] = {0};
@@ -658,6 +659,7 @@ tw_engine_reload(TwEngine *self, GError **error)
 		tw_tracker_set_config(self->tracker, config, self->devices);
 		tw_tracker_evaluate(self->tracker);
 	}
+	g_signal_emit(self, signals[SIGNAL_CONFIG_RELOADED], 0, config);
 	g_message("configuration and device data reloaded");
 	return TRUE;
 }
@@ -676,6 +678,14 @@ tw_engine_forget(TwEngine *self, const gchar *token_id)
 }
 
 /* Unix seconds, as deadlines count them (the tests can move it) */
+/* the configuration read at start (reloads: the config-reloaded signal) */
+TwConfig *
+tw_engine_get_config(TwEngine *self)
+{
+	g_return_val_if_fail(TW_IS_ENGINE(self), NULL);
+	return self->config;
+}
+
 gint64
 tw_engine_now(TwEngine *self)
 {
@@ -957,6 +967,10 @@ tw_engine_class_init(TwEngineClass *klass)
 	signals[SIGNAL_CARD_REMOVED] =
 		g_signal_new("card-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
 			     NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_READER);
+	/* the settings that take effect at once: those of @config */
+	signals[SIGNAL_CONFIG_RELOADED] =
+		g_signal_new("config-reloaded", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+			     NULL, NULL, NULL, G_TYPE_NONE, 1, TW_TYPE_CONFIG);
 }
 
 /**

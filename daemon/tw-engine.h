@@ -30,6 +30,7 @@ gchar *tw_engine_describe(TwEngine *self);
 gint64 tw_engine_get_worker_busy_usec(TwEngine *self);
 TwTokenSet *tw_engine_get_token_set(TwEngine *self);
 TwTracker *tw_engine_get_tracker(TwEngine *self);
+TwConfig *tw_engine_get_config(TwEngine *self);
 gint64 tw_engine_now(TwEngine *self);
 gboolean tw_engine_reload(TwEngine *self, GError **error);
 gboolean tw_engine_forget(TwEngine *self, const gchar *token_id);

@@ -20,6 +20,7 @@
 #include "tw-daemon.h"
 #include "tw-engine.h"
 #include "tw-journal.h"
+#include "tw-metrics.h"
 #include "tw-p11-helper.h"
 #include "tw-p11.h"
 #include "tw-sd.h"
@@ -107,6 +108,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TwEngine) engine = NULL;
 	g_autoptr(TwJournal) journal = NULL;
+	g_autoptr(TwMetrics) metrics = NULL;
 	g_autoptr(TwDaemon) daemon = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
 	TwMain main_data = {NULL, EXIT_SUCCESS};
@@ -177,6 +179,7 @@ main(int argc, char **argv)
 
 	engine = tw_engine_new(config);
 	journal = tw_journal_new(engine);
+	metrics = tw_metrics_new(engine);
 	g_unix_signal_add(SIGHUP, tw_main_reload_cb, engine);
 	daemon = tw_daemon_new(engine, opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
 			       opt_replace);
@@ -195,6 +198,7 @@ main(int argc, char **argv)
 
 	tw_sd_notify_stopping();
 	tw_daemon_stop(daemon);
+	tw_metrics_stop(metrics);
 	/* a PKCS#11 call that hangs in a vendor module: the state is written,
 	 * leave without running library destructors under it */
 	if (!tw_p11_wait_workers(0)) {

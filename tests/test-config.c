@@ -34,6 +34,29 @@ test_config_defaults(void)
 	g_assert_true(tw_config_get_use_p11_kit(config));
 	g_assert_cmpuint(g_strv_length((gchar **)tw_config_get_modules(config)), ==, 0);
 	g_assert_cmpuint(tw_config_get_token_timeout_ms(config), ==, 10000);
+	g_assert_null(tw_config_get_metrics_dir(config));
+	g_assert_true(tw_config_get_metrics_names(config));
+}
+
+static void
+test_config_metrics(void)
+{
+	g_autoptr(TwConfig) config = tw_config_new();
+	g_autoptr(TwConfig) off = tw_config_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = write_conf("[Metrics]\nTextfileDirectory= /var/lib/x \n"
+					    "IncludeNames=false\n");
+	g_autofree gchar *empty = NULL;
+
+	g_assert_true(tw_config_load(config, path, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(tw_config_get_metrics_dir(config), ==, "/var/lib/x");
+	g_assert_false(tw_config_get_metrics_names(config));
+	/* empty: off (write_conf() writes one file) */
+	empty = write_conf("[Metrics]\nTextfileDirectory=\n");
+	g_assert_true(tw_config_load(off, empty, &error));
+	g_assert_no_error(error);
+	g_assert_null(tw_config_get_metrics_dir(off));
 }
 
 static void
@@ -88,6 +111,9 @@ test_config_invalid(void)
 		{"[PKCS11]\nTokenTimeout=0\n", "TokenTimeout: 0 is not between 1 and 600"},
 		{"[PKCS11]\nTokenTimeout=100000\n", "not between 1 and 600"},
 		{"[PKCS11]\nModules=relative.so\n", "is not an absolute path"},
+		{"[Metrics]\nTextfileDirectory=var/lib\n",
+		 "[Metrics] TextfileDirectory: \"var/lib\" is not an absolute path"},
+		{"[Metrics]\nIncludeNames=maybe\n", "[Metrics] IncludeNames"},
 		{"this is not a key file\n", "tokenwatch.conf"},
 		{"[PKCS11\nTokenTimeout=1\n", "tokenwatch.conf"},
 		{"\xff\xfe[PKCS11]\n", "tokenwatch.conf"},
@@ -130,6 +156,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/defaults", test_config_defaults);
 	g_test_add_func("/config/shipped", test_config_shipped);
 	g_test_add_func("/config/values", test_config_values);
+	g_test_add_func("/config/metrics", test_config_metrics);
 	g_test_add_func("/config/invalid", test_config_invalid);
 	g_test_add_func("/config/unknown", test_config_unknown);
 	return g_test_run();
