@@ -49,6 +49,8 @@ struct _TwAgentStores {
 	GCancellable *cancellable;
 	GKeyFile *stale;
 	gchar *stale_path;
+	GKeyFile *results; /* the last result per store, for tokenwatchctl doctor */
+	gchar *results_path;
 
 	guint sync_id;	/* a sync is due soon */
 	guint retry_id; /* a store was busy */
@@ -88,6 +90,30 @@ tw_agent_stores_stale_save(TwAgentStores *self)
 	g_mkdir_with_parents(dir, 0700);
 	if (!g_key_file_save_to_file(self->stale, self->stale_path, &error))
 		g_warning("Cannot save %s: %s", self->stale_path, error->message);
+}
+
+/* what the last run did for @store ("ok", "busy" or "failed"), kept in
+ * results.ini for tokenwatchctl doctor; the group "helper" is the run itself */
+static void
+tw_agent_stores_record(TwAgentStores *self,
+		       const gchar *store,
+		       const gchar *result,
+		       const gchar *message)
+{
+	g_key_file_set_string(self->results, store, "Result", result);
+	g_key_file_set_string(self->results, store, "Message", message);
+	g_key_file_set_int64(self->results, store, "Time", g_get_real_time() / G_USEC_PER_SEC);
+}
+
+static void
+tw_agent_stores_results_save(TwAgentStores *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_path_get_dirname(self->results_path);
+
+	g_mkdir_with_parents(dir, 0700);
+	if (!g_key_file_save_to_file(self->results, self->results_path, &error))
+		g_warning("Cannot save %s: %s", self->results_path, error->message);
 }
 
 /* "opensc-pkcs11 (tokenwatch)": the p11-kit name, or the file's */
@@ -178,6 +204,8 @@ tw_agent_stores_helper_cb(GObject *source, GAsyncResult *res, gpointer user_data
 		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			return;
 		g_warning("The store helper failed: %s", error->message);
+		tw_agent_stores_record(self, "helper", "failed", error->message);
+		tw_agent_stores_results_save(self);
 		tw_agent_stores_finished(self);
 		return;
 	}
@@ -189,12 +217,15 @@ tw_agent_stores_helper_cb(GObject *source, GAsyncResult *res, gpointer user_data
 			continue;
 		if (g_str_equal(f[0], "ok")) {
 			g_info("Registered in %s", f[1]);
+			tw_agent_stores_record(self, f[1], "ok", f[2]);
 		} else if (g_str_equal(f[0], "busy")) {
 			g_info("%s is in use, trying again in %u s: %s", f[1],
 			       self->config.retry_seconds, f[2]);
+			tw_agent_stores_record(self, f[1], "busy", f[2]);
 			busy = TRUE;
 		} else {
 			g_warning("Cannot register in %s: %s", f[1], f[2]);
+			tw_agent_stores_record(self, f[1], "failed", f[2]);
 		}
 	}
 	if (g_subprocess_get_if_exited(helper) &&
@@ -204,8 +235,15 @@ tw_agent_stores_helper_cb(GObject *source, GAsyncResult *res, gpointer user_data
 		/* stopped by the time limit, or killed: what it did is recorded */
 		busy = TRUE;
 	} else if (!g_subprocess_get_successful(helper) && !busy) {
-		g_warning("The store helper ended with status %d", g_subprocess_get_status(helper));
+		g_autofree gchar *msg = g_strdup_printf("The store helper ended with status %d",
+							g_subprocess_get_status(helper));
+
+		g_warning("%s", msg);
+		tw_agent_stores_record(self, "helper", "failed", msg);
+	} else {
+		tw_agent_stores_record(self, "helper", "ok", "");
 	}
+	tw_agent_stores_results_save(self);
 	if (busy && self->retry_id == 0)
 		self->retry_id = g_timeout_add_seconds(self->config.retry_seconds,
 						       tw_agent_stores_retry_cb, self);
@@ -221,6 +259,8 @@ tw_agent_stores_helper_timeout_cb(gpointer user_data)
 	g_warning("The store helper did not finish in %u s (a PKCS#11 module hangs?): "
 		  "stopped, trying again in %u s",
 		  TW_STORES_HELPER_TIMEOUT_S, self->config.retry_seconds);
+	tw_agent_stores_record(self, "helper", "failed",
+			       "did not finish in time: a PKCS#11 module hangs?");
 	if (self->helper != NULL)
 		g_subprocess_force_exit(self->helper);
 	return G_SOURCE_REMOVE;
@@ -490,6 +530,8 @@ tw_agent_stores_finalize(GObject *object)
 
 	g_clear_object(&self->cancellable);
 	g_key_file_unref(self->stale);
+	g_key_file_unref(self->results);
+	g_free(self->results_path);
 	g_free(self->stale_path);
 	G_OBJECT_CLASS(tw_agent_stores_parent_class)->finalize(object);
 }
@@ -510,6 +552,9 @@ tw_agent_stores_init(TwAgentStores *self)
 	self->stale = g_key_file_new();
 	self->stale_path =
 		g_build_filename(g_get_user_state_dir(), "tokenwatch-agent", "stale.ini", NULL);
+	self->results = g_key_file_new();
+	self->results_path =
+		g_build_filename(g_get_user_state_dir(), "tokenwatch-agent", "results.ini", NULL);
 }
 
 TwAgentStores *
@@ -522,5 +567,7 @@ tw_agent_stores_new(const TwAgentConfig *config)
 	if (!g_key_file_load_from_file(self->stale, self->stale_path, G_KEY_FILE_NONE, &error) &&
 	    !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 		g_warning("Cannot read %s, starting afresh: %s", self->stale_path, error->message);
+	/* the results of other stores stay until they are tried again */
+	g_key_file_load_from_file(self->results, self->results_path, G_KEY_FILE_NONE, NULL);
 	return self;
 }

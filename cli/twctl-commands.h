@@ -31,5 +31,6 @@ TwctlExit twctl_check(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_forget(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_reload(TwctlContext *ctx, gchar ***args);
 TwctlExit twctl_unregister(TwctlContext *ctx, gchar ***args);
+TwctlExit twctl_doctor(TwctlContext *ctx, gchar ***args);
 
 G_END_DECLS

@@ -25,6 +25,7 @@ static const TwctlCommand twctl_commands[] = {
 	{"check", twctl_check, N_("Report what needs action, with an exit status for scripts")},
 	{"forget", twctl_forget, N_("Make tokenwatchd forget a token and its certificates")},
 	{"reload", twctl_reload, N_("Make tokenwatchd reload its configuration")},
+	{"doctor", twctl_doctor, N_("Find why tokenwatch sees nothing, and say what to do")},
 	{"unregister", twctl_unregister,
 	 N_("Remove what tokenwatch-agent registered in your NSS databases")},
 	{"monitor", twctl_monitor,

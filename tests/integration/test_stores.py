@@ -9,6 +9,7 @@ certutil -L and modutil -list, as a user would."""
 import base64
 import configparser
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -118,6 +119,12 @@ class StoresTestCase(AgentTestCase):
 
 class TestStores(StoresTestCase):
 
+    def doctor_stores(self):
+        """what `tokenwatchctl doctor --json` says of the user's NSS databases"""
+        r = subprocess.run([twtest.tool("TOKENWATCHCTL"), "--session", "doctor", "--json"],
+                           env=self.agent_env(), capture_output=True, text=True, timeout=60)
+        return [f for f in json.loads(r.stdout)["findings"] if f["check"] == "stores"]
+
     def test_register_then_unregister_all(self):
         self.user_certificate(self.firefox, "Mine", "Moje Vlastní")
         self.start_daemon()
@@ -221,13 +228,20 @@ class TestStores(StoresTestCase):
         self.pump(2.5)
         self.assertNotIn(nick, certutil_nicknames(self.firefox))
         self.assertIn("is in use", agent.log_text())
+        # tokenwatchctl doctor says so, from what the agent recorded
+        stores = self.doctor_stores()
+        self.assertEqual([f["status"] for f in stores], ["warning"], stores)
+        self.assertIn(os.path.realpath(self.firefox), stores[0]["summary"])
         # Firefox quits: the next try registers
         os.unlink(lock)
         self.wait_registered(self.firefox, nick)
+        self.wait_until(lambda: self.doctor_stores()[0]["status"] == "ok", 10,
+                        "doctor: stores ok")
+        self.assertIn("NSS databases up to date", self.doctor_stores()[0]["summary"])
         # unregister-all refuses a profile in use and says so
         os.symlink("127.0.0.1:+%d" % os.getpid(), lock)
         out = self.run_agent("--unregister-all", check=False)
-        self.assertEqual(out.returncode, 1)
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
         self.assertIn("Close it and run this again", out.stderr)
         self.assertIn(nick, certutil_nicknames(self.firefox))
         os.unlink(lock)
