@@ -13,14 +13,14 @@
 /**
  * TokenwatchAdvice:
  *
- * One thing the owner of a token should know or do, e.g. change the
- * factory PIN or remove an expired certificate to make room for a renewal:
- * a stable code, a #TokenwatchAdviceSeverity and a sentence in plain
- * English. A token lists its advice in #TokenwatchToken:advice, most severe
- * first; see tokenwatch_token_get_advice().
+ * One thing the owner of a token should know or do, e.g. change the factory PIN
+ * or remove an expired certificate to make room for a renewal: a stable code, a
+ * [enum@Tokenwatch.AdviceSeverity] and a sentence in plain English. A token
+ * lists its advice in [property@Tokenwatch.Token:advice], most severe first;
+ * see [method@Tokenwatch.Token.get_advice].
  *
- * A #TokenwatchAdvice never changes; when tokenwatchd changes its advice,
- * the token gets new ones. It is reference counted.
+ * A [struct@Tokenwatch.Advice] never changes; when tokenwatchd changes its
+ * advice, the token gets new ones. It is reference counted.
  *
  * Since: 0.1
  */
@@ -51,7 +51,7 @@ tokenwatch_advice_new(const gchar *code, TokenwatchAdviceSeverity severity, cons
 
 /**
  * tokenwatch_advice_ref:
- * @self: a #TokenwatchAdvice
+ * @self: a [struct@Tokenwatch.Advice]
  *
  * Takes a reference on @self.
  *
@@ -71,7 +71,7 @@ tokenwatch_advice_ref(TokenwatchAdvice *self)
 
 /**
  * tokenwatch_advice_unref:
- * @self: (transfer full): a #TokenwatchAdvice
+ * @self: (transfer full): a [struct@Tokenwatch.Advice]
  *
  * Drops a reference on @self, freeing it when it was the last.
  *
@@ -92,7 +92,7 @@ tokenwatch_advice_unref(TokenwatchAdvice *self)
 
 /**
  * tokenwatch_advice_get_code:
- * @self: a #TokenwatchAdvice
+ * @self: a [struct@Tokenwatch.Advice]
  *
  * Gets the code of the advice, which programs can rely on: one of
  * "factory-pin", "pin-count-low", "pin-final-try", "pin-locked",
@@ -114,7 +114,7 @@ tokenwatch_advice_get_code(TokenwatchAdvice *self)
 
 /**
  * tokenwatch_advice_get_severity:
- * @self: a #TokenwatchAdvice
+ * @self: a [struct@Tokenwatch.Advice]
  *
  * Gets how urgent the advice is.
  *
@@ -132,7 +132,7 @@ tokenwatch_advice_get_severity(TokenwatchAdvice *self)
 
 /**
  * tokenwatch_advice_get_text:
- * @self: a #TokenwatchAdvice
+ * @self: a [struct@Tokenwatch.Advice]
  *
  * Gets the advice as a sentence in plain English, for people. It comes
  * from the token's data (e.g. certificate names): sanitise it before

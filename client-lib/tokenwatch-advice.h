@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 /**
  * TOKENWATCH_TYPE_ADVICE:
  *
- * The #GType of #TokenwatchAdvice.
+ * The [alias@GObject.Type] of [struct@Tokenwatch.Advice].
  *
  * Since: 0.1
  */

@@ -44,13 +44,13 @@ tokenwatch_certificate_get_der_cb(GObject *source, GAsyncResult *res, gpointer u
 
 /**
  * tokenwatch_certificate_get_der_async:
- * @self: a #TokenwatchCertificate
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @self: a [class@Tokenwatch.Certificate]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when the DER has arrived
  * @user_data: data for @callback
  *
  * Asks tokenwatchd for the certificate in DER. Finish with
- * tokenwatch_certificate_get_der_finish().
+ * [method@Tokenwatch.Certificate.get_der_finish].
  *
  * Since: 0.1
  */
@@ -73,11 +73,11 @@ tokenwatch_certificate_get_der_async(TokenwatchCertificate *self,
 
 /**
  * tokenwatch_certificate_get_der_finish:
- * @self: a #TokenwatchCertificate
- * @res: the #GAsyncResult passed to the callback
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Certificate]
+ * @res: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Finishes tokenwatch_certificate_get_der_async().
+ * Finishes [method@Tokenwatch.Certificate.get_der_async].
  *
  * Returns: (transfer full): the DER bytes, or %NULL with @error set, e.g. to
  *   %TOKENWATCH_ERROR_NO_SERVICE when tokenwatchd is not running
@@ -99,11 +99,11 @@ tokenwatch_certificate_get_der_finish(TokenwatchCertificate *self,
 
 /**
  * tokenwatch_certificate_get_der:
- * @self: a #TokenwatchCertificate
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Certificate]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Synchronous version of tokenwatch_certificate_get_der_async().
+ * Synchronous version of [method@Tokenwatch.Certificate.get_der_async].
  *
  * Returns: (transfer full): the DER bytes, or %NULL with @error set
  *
@@ -147,13 +147,13 @@ tokenwatch_certificate_get_pem_cb(GObject *source, GAsyncResult *res, gpointer u
 
 /**
  * tokenwatch_certificate_get_pem_async:
- * @self: a #TokenwatchCertificate
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @self: a [class@Tokenwatch.Certificate]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when the PEM has arrived
  * @user_data: data for @callback
  *
  * Asks tokenwatchd for the certificate in PEM. Finish with
- * tokenwatch_certificate_get_pem_finish().
+ * [method@Tokenwatch.Certificate.get_pem_finish].
  *
  * Since: 0.1
  */
@@ -176,11 +176,11 @@ tokenwatch_certificate_get_pem_async(TokenwatchCertificate *self,
 
 /**
  * tokenwatch_certificate_get_pem_finish:
- * @self: a #TokenwatchCertificate
- * @res: the #GAsyncResult passed to the callback
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Certificate]
+ * @res: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Finishes tokenwatch_certificate_get_pem_async().
+ * Finishes [method@Tokenwatch.Certificate.get_pem_async].
  *
  * Returns: (transfer full): the PEM text, or %NULL with @error set, e.g. to
  *   %TOKENWATCH_ERROR_NO_SERVICE when tokenwatchd is not running
@@ -202,11 +202,11 @@ tokenwatch_certificate_get_pem_finish(TokenwatchCertificate *self,
 
 /**
  * tokenwatch_certificate_get_pem:
- * @self: a #TokenwatchCertificate
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Certificate]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Synchronous version of tokenwatch_certificate_get_pem_async().
+ * Synchronous version of [method@Tokenwatch.Certificate.get_pem_async].
  *
  * Returns: (transfer full): the PEM text, or %NULL with @error set
  *

@@ -15,14 +15,14 @@
  *
  * An X.509 certificate seen on a token by tokenwatchd.
  *
- * Certificates are owned by the #TokenwatchClient they come from: get them
- * with tokenwatch_client_get_certificates(),
- * tokenwatch_client_get_certificates_for_token() or from its
- * #TokenwatchClient::certificate-added signal. There is one object per
+ * Certificates are owned by the [class@Tokenwatch.Client] they come from: get
+ * them with [method@Tokenwatch.Client.get_certificates],
+ * [method@Tokenwatch.Client.get_certificates_for_token] or from its
+ * [signal@Tokenwatch.Client::certificate-added] signal. There is one object per
  * certificate (by SHA-256), even when it is on two tokens. The properties
  * mirror the D-Bus object `io.github.tokenwatch.TokenWatch1.Certificate` and
- * emit #GObject::notify when tokenwatchd changes them; after
- * #TokenwatchClient::certificate-removed the object no longer changes.
+ * emit [signal@GObject.Object::notify] when tokenwatchd changes them; after
+ * [signal@Tokenwatch.Client::certificate-removed] the object no longer changes.
  *
  * Since: 0.1
  */
@@ -173,8 +173,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:object-path:
 	 *
-	 * The D-Bus object path of the certificate, from the first 16 hex digits
-	 * of its SHA-256.
+	 * The D-Bus object path of the certificate, from the first 16 hex
+	 * digits of its SHA-256.
 	 *
 	 * Since: 0.1
 	 */
@@ -203,7 +203,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:issuer:
 	 *
-	 * The issuer as an RFC 4514 string, valid UTF-8 (D-Bus property `Issuer`).
+	 * The issuer as an RFC 4514 string, valid UTF-8 (D-Bus property
+	 * `Issuer`).
 	 *
 	 * Since: 0.1
 	 */
@@ -221,8 +222,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:serial-number-decimal:
 	 *
-	 * The serial number in decimal, as the vendor tools show it (D-Bus property
-	 * `SerialNumberDecimal`).
+	 * The serial number in decimal, as the vendor tools show it (D-Bus
+	 * property `SerialNumberDecimal`).
 	 *
 	 * Since: 0.1
 	 */
@@ -242,8 +243,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:not-after:
 	 *
-	 * The end of validity written in the certificate, in Unix seconds (D-Bus
-	 * property `NotAfter`).
+	 * The end of validity written in the certificate, in Unix seconds
+	 * (D-Bus property `NotAfter`).
 	 *
 	 * Since: 0.1
 	 */
@@ -254,9 +255,9 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	 * TokenwatchCertificate:effective-not-after:
 	 *
 	 * When the certificate really stops being usable, in Unix seconds: the
-	 * earlier of #TokenwatchCertificate:not-after and the end of the QSCD
-	 * certification of the device, for a certificate whose key is in a QSCD
-	 * (D-Bus property `EffectiveNotAfter`).
+	 * earlier of [property@Tokenwatch.Certificate:not-after] and the end of
+	 * the QSCD certification of the device, for a certificate whose key is
+	 * in a QSCD (D-Bus property `EffectiveNotAfter`).
 	 *
 	 * Since: 0.1
 	 */
@@ -266,8 +267,9 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:days-left:
 	 *
-	 * Whole days until #TokenwatchCertificate:effective-not-after, negative
-	 * once past (D-Bus property `DaysLeft`).
+	 * Whole days until
+	 * [property@Tokenwatch.Certificate:effective-not-after], negative once
+	 * past (D-Bus property `DaysLeft`).
 	 *
 	 * Since: 0.1
 	 */
@@ -277,8 +279,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:kind:
 	 *
-	 * What the certificate is for (D-Bus property `Kind`). Kinds this version
-	 * of the library does not know are reported as
+	 * What the certificate is for (D-Bus property `Kind`). Kinds this
+	 * version of the library does not know are reported as
 	 * %TOKENWATCH_CERTIFICATE_KIND_UNKNOWN.
 	 *
 	 * Since: 0.1
@@ -337,8 +339,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:key-type:
 	 *
-	 * The type of the key: "rsa", "ec", "ed25519", "ed448" or "other" (D-Bus
-	 * property `KeyType`).
+	 * The type of the key: "rsa", "ec", "ed25519", "ed448" or "other"
+	 * (D-Bus property `KeyType`).
 	 *
 	 * Since: 0.1
 	 */
@@ -385,8 +387,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:id:
 	 *
-	 * The ID of the certificate object on the token (CKA_ID), lower-case hex
-	 * (D-Bus property `Id`).
+	 * The ID of the certificate object on the token (CKA_ID), lower-case
+	 * hex (D-Bus property `Id`).
 	 *
 	 * Since: 0.1
 	 */
@@ -406,7 +408,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	 * TokenwatchCertificate:token-path:
 	 *
 	 * The D-Bus object path of the token the certificate was last seen on
-	 * (D-Bus property `Token`). See tokenwatch_client_get_token_by_path().
+	 * (D-Bus property `Token`). See
+	 * [method@Tokenwatch.Client.get_token_by_path].
 	 *
 	 * Since: 0.1
 	 */
@@ -415,8 +418,8 @@ tokenwatch_certificate_class_init(TokenwatchCertificateClass *klass)
 	/**
 	 * TokenwatchCertificate:status:
 	 *
-	 * The status of the certificate (D-Bus property `Status`). Statuses this
-	 * version of the library does not know are reported as
+	 * The status of the certificate (D-Bus property `Status`). Statuses
+	 * this version of the library does not know are reported as
 	 * %TOKENWATCH_CERTIFICATE_STATUS_UNKNOWN.
 	 *
 	 * Since: 0.1
@@ -463,9 +466,9 @@ tokenwatch_certificate_get_bus_type(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_object_path:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:object-path.
+ * Gets [property@Tokenwatch.Certificate:object-path].
  *
  * Returns: the D-Bus object path of the certificate
  *
@@ -480,9 +483,9 @@ tokenwatch_certificate_get_object_path(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_subject:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:subject.
+ * Gets [property@Tokenwatch.Certificate:subject].
  *
  * Returns: the subject, possibly ""
  *
@@ -497,9 +500,9 @@ tokenwatch_certificate_get_subject(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_common_name:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:common-name.
+ * Gets [property@Tokenwatch.Certificate:common-name].
  *
  * Returns: the common name, possibly ""
  *
@@ -514,9 +517,9 @@ tokenwatch_certificate_get_common_name(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_issuer:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:issuer.
+ * Gets [property@Tokenwatch.Certificate:issuer].
  *
  * Returns: the issuer, possibly ""
  *
@@ -531,9 +534,9 @@ tokenwatch_certificate_get_issuer(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_serial_number:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:serial-number.
+ * Gets [property@Tokenwatch.Certificate:serial-number].
  *
  * Returns: the serial number in hex
  *
@@ -548,9 +551,9 @@ tokenwatch_certificate_get_serial_number(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_serial_number_decimal:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:serial-number-decimal.
+ * Gets [property@Tokenwatch.Certificate:serial-number-decimal].
  *
  * Returns: the serial number in decimal
  *
@@ -565,9 +568,9 @@ tokenwatch_certificate_get_serial_number_decimal(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_not_before:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:not-before.
+ * Gets [property@Tokenwatch.Certificate:not-before].
  *
  * Returns: Unix seconds
  *
@@ -582,9 +585,9 @@ tokenwatch_certificate_get_not_before(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_not_after:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:not-after.
+ * Gets [property@Tokenwatch.Certificate:not-after].
  *
  * Returns: Unix seconds
  *
@@ -599,9 +602,9 @@ tokenwatch_certificate_get_not_after(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_effective_not_after:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:effective-not-after.
+ * Gets [property@Tokenwatch.Certificate:effective-not-after].
  *
  * Returns: Unix seconds
  *
@@ -616,9 +619,9 @@ tokenwatch_certificate_get_effective_not_after(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_days_left:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:days-left.
+ * Gets [property@Tokenwatch.Certificate:days-left].
  *
  * Returns: the days left, negative once past
  *
@@ -633,9 +636,9 @@ tokenwatch_certificate_get_days_left(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_kind:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:kind.
+ * Gets [property@Tokenwatch.Certificate:kind].
  *
  * Returns: the kind
  *
@@ -650,9 +653,9 @@ tokenwatch_certificate_get_kind(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_qc_compliance:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:qc-compliance.
+ * Gets [property@Tokenwatch.Certificate:qc-compliance].
  *
  * Returns: %TRUE for a qualified certificate
  *
@@ -667,9 +670,9 @@ tokenwatch_certificate_get_qc_compliance(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_qc_sscd:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:qc-sscd.
+ * Gets [property@Tokenwatch.Certificate:qc-sscd].
  *
  * Returns: %TRUE if the key is in a QSCD
  *
@@ -684,11 +687,12 @@ tokenwatch_certificate_get_qc_sscd(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_qc_types:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:qc-types.
+ * Gets [property@Tokenwatch.Certificate:qc-types].
  *
- * Returns: (transfer none) (array zero-terminated=1): the strings, possibly none
+ * Returns: (transfer none) (array zero-terminated=1): the strings, possibly
+ * none
  *
  * Since: 0.1
  */
@@ -701,11 +705,12 @@ tokenwatch_certificate_get_qc_types(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_policies:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:policies.
+ * Gets [property@Tokenwatch.Certificate:policies].
  *
- * Returns: (transfer none) (array zero-terminated=1): the strings, possibly none
+ * Returns: (transfer none) (array zero-terminated=1): the strings, possibly
+ * none
  *
  * Since: 0.1
  */
@@ -718,9 +723,9 @@ tokenwatch_certificate_get_policies(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_is_ca:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:is-ca.
+ * Gets [property@Tokenwatch.Certificate:is-ca].
  *
  * Returns: %TRUE for a CA certificate
  *
@@ -735,9 +740,9 @@ tokenwatch_certificate_get_is_ca(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_key_type:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:key-type.
+ * Gets [property@Tokenwatch.Certificate:key-type].
  *
  * Returns: the key type
  *
@@ -752,9 +757,9 @@ tokenwatch_certificate_get_key_type(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_key_bits:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:key-bits.
+ * Gets [property@Tokenwatch.Certificate:key-bits].
  *
  * Returns: the key size in bits
  *
@@ -769,11 +774,12 @@ tokenwatch_certificate_get_key_bits(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_key_usage:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:key-usage.
+ * Gets [property@Tokenwatch.Certificate:key-usage].
  *
- * Returns: (transfer none) (array zero-terminated=1): the strings, possibly none
+ * Returns: (transfer none) (array zero-terminated=1): the strings, possibly
+ * none
  *
  * Since: 0.1
  */
@@ -786,9 +792,9 @@ tokenwatch_certificate_get_key_usage(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_sha256:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:sha256.
+ * Gets [property@Tokenwatch.Certificate:sha256].
  *
  * Returns: the SHA-256 in hex
  *
@@ -803,9 +809,9 @@ tokenwatch_certificate_get_sha256(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_label:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:label.
+ * Gets [property@Tokenwatch.Certificate:label].
  *
  * Returns: the label, possibly ""
  *
@@ -820,9 +826,9 @@ tokenwatch_certificate_get_label(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_id:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:id.
+ * Gets [property@Tokenwatch.Certificate:id].
  *
  * Returns: the ID in hex, possibly ""
  *
@@ -837,9 +843,9 @@ tokenwatch_certificate_get_id(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_error:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:error.
+ * Gets [property@Tokenwatch.Certificate:error].
  *
  * Returns: the error, possibly ""
  *
@@ -854,9 +860,9 @@ tokenwatch_certificate_get_error(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_token_path:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:token-path.
+ * Gets [property@Tokenwatch.Certificate:token-path].
  *
  * Returns: (nullable): the D-Bus object path of the token
  *
@@ -871,9 +877,9 @@ tokenwatch_certificate_get_token_path(TokenwatchCertificate *self)
 
 /**
  * tokenwatch_certificate_get_status:
- * @self: a #TokenwatchCertificate
+ * @self: a [class@Tokenwatch.Certificate]
  *
- * Gets #TokenwatchCertificate:status.
+ * Gets [property@Tokenwatch.Certificate:status].
  *
  * Returns: the status
  *

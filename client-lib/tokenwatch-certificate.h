@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 /**
  * TOKENWATCH_TYPE_CERTIFICATE:
  *
- * The #GType of #TokenwatchCertificate.
+ * The [alias@GObject.Type] of [class@Tokenwatch.Certificate].
  *
  * Since: 0.1
  */

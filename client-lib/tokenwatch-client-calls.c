@@ -95,14 +95,14 @@ tokenwatch_client_call_finish(TokenwatchClient *self,
 
 /**
  * tokenwatch_client_refresh_async:
- * @self: a #TokenwatchClient
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when tokenwatchd has taken the request
  * @user_data: data for @callback
  *
  * Asks tokenwatchd to re-read the readers and their card states from pcscd.
  * The changes it finds arrive as the usual signals and property changes.
- * Finish with tokenwatch_client_refresh_finish().
+ * Finish with [method@Tokenwatch.Client.refresh_finish].
  *
  * Since: 0.1
  */
@@ -123,11 +123,11 @@ tokenwatch_client_refresh_async(TokenwatchClient *self,
 
 /**
  * tokenwatch_client_refresh_finish:
- * @self: a #TokenwatchClient
- * @res: the #GAsyncResult passed to the callback
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @res: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Finishes tokenwatch_client_refresh_async().
+ * Finishes [method@Tokenwatch.Client.refresh_async].
  *
  * Returns: %TRUE on success; %FALSE with @error set, e.g. to
  *   %TOKENWATCH_ERROR_NO_SERVICE when tokenwatchd is not running
@@ -142,21 +142,22 @@ tokenwatch_client_refresh_finish(TokenwatchClient *self, GAsyncResult *res, GErr
 
 /**
  * tokenwatch_client_forget_async:
- * @self: a #TokenwatchClient
- * @token: a #TokenwatchToken of @self
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @token: a [class@Tokenwatch.Token] of @self
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when tokenwatchd has forgotten @token
  * @user_data: data for @callback
  *
- * Asks tokenwatchd to drop @token and what it remembers of it: the token
- * goes (#TokenwatchClient::token-removed), and so do its certificates
- * unless another token holds them (#TokenwatchClient::certificate-removed);
- * the warnings already sent about them are forgotten too. A token that is
- * present comes back, as new, the next time it is read. This is the way to
- * get rid of a remembered token (#TokenwatchToken:present %FALSE) that will
- * not come back. tokenwatchd may ask polkit whether the caller is allowed;
- * the call allows polkit to ask the user to authenticate, so it can take
- * long. Finish with tokenwatch_client_forget_finish().
+ * Asks tokenwatchd to drop @token and what it remembers of it: the token goes
+ * ([signal@Tokenwatch.Client::token-removed]), and so do its certificates
+ * unless another token holds them
+ * ([signal@Tokenwatch.Client::certificate-removed]); the warnings already sent
+ * about them are forgotten too. A token that is present comes back, as new, the
+ * next time it is read. This is the way to get rid of a remembered token
+ * ([property@Tokenwatch.Token:present] %FALSE) that will not come back.
+ * tokenwatchd may ask polkit whether the caller is allowed; the call allows
+ * polkit to ask the user to authenticate, so it can take long. Finish with
+ * [method@Tokenwatch.Client.forget_finish].
  *
  * Since: 0.1
  */
@@ -180,11 +181,11 @@ tokenwatch_client_forget_async(TokenwatchClient *self,
 
 /**
  * tokenwatch_client_forget_finish:
- * @self: a #TokenwatchClient
- * @res: the #GAsyncResult passed to the callback
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @res: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Finishes tokenwatch_client_forget_async().
+ * Finishes [method@Tokenwatch.Client.forget_async].
  *
  * Returns: %TRUE on success; %FALSE with @error set, e.g. to
  *   %TOKENWATCH_ERROR_NOT_FOUND when tokenwatchd does not know the token
@@ -201,8 +202,8 @@ tokenwatch_client_forget_finish(TokenwatchClient *self, GAsyncResult *res, GErro
 
 /**
  * tokenwatch_client_reload_config_async:
- * @self: a #TokenwatchClient
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when tokenwatchd has reloaded its
  *   configuration
  * @user_data: data for @callback
@@ -212,7 +213,7 @@ tokenwatch_client_forget_finish(TokenwatchClient *self, GAsyncResult *res, GErro
  * the file is not valid, nothing changes and the call fails. tokenwatchd may
  * ask polkit whether the caller is allowed; the call allows polkit to ask the
  * user to authenticate, so it can take long. Finish with
- * tokenwatch_client_reload_config_finish().
+ * [method@Tokenwatch.Client.reload_config_finish].
  *
  * Since: 0.1
  */
@@ -233,11 +234,11 @@ tokenwatch_client_reload_config_async(TokenwatchClient *self,
 
 /**
  * tokenwatch_client_reload_config_finish:
- * @self: a #TokenwatchClient
- * @res: the #GAsyncResult passed to the callback
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @res: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Finishes tokenwatch_client_reload_config_async().
+ * Finishes [method@Tokenwatch.Client.reload_config_async].
  *
  * Returns: %TRUE on success; %FALSE with @error set, e.g. to
  *   %TOKENWATCH_ERROR_INVALID_ARGUMENT when the configuration is not valid

@@ -376,7 +376,7 @@ tokenwatch_client_certificate_compare(gconstpointer a, gconstpointer b)
 
 /**
  * tokenwatch_client_get_readers:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
  * Gets the readers tokenwatchd currently knows, sorted by name. The array
  * does not hold references on the readers: reference those kept beyond the
@@ -395,11 +395,11 @@ tokenwatch_client_get_readers(TokenwatchClient *self)
 
 /**
  * tokenwatch_client_get_reader_by_path:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  * @object_path: a D-Bus object path
  *
  * Looks up a reader by its D-Bus object path, e.g. one from
- * #TokenwatchToken:reader-path.
+ * [property@Tokenwatch.Token:reader-path].
  *
  * Returns: (transfer none) (nullable): the reader, or %NULL if there is no
  *   reader at @object_path
@@ -417,7 +417,7 @@ tokenwatch_client_get_reader_by_path(TokenwatchClient *self, const gchar *object
 
 /**
  * tokenwatch_client_get_tokens:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
  * Gets the tokens tokenwatchd currently knows, present or not, sorted by
  * label, then serial number. The array does not hold references on the
@@ -436,11 +436,12 @@ tokenwatch_client_get_tokens(TokenwatchClient *self)
 
 /**
  * tokenwatch_client_get_token_by_path:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  * @object_path: a D-Bus object path
  *
  * Looks up a token by its D-Bus object path, e.g. one from
- * #TokenwatchCertificate:token-path or #TokenwatchReader:tokens.
+ * [property@Tokenwatch.Certificate:token-path] or
+ * [property@Tokenwatch.Reader:tokens].
  *
  * Returns: (transfer none) (nullable): the token, or %NULL if there is no
  *   token at @object_path
@@ -458,12 +459,12 @@ tokenwatch_client_get_token_by_path(TokenwatchClient *self, const gchar *object_
 
 /**
  * tokenwatch_client_get_tokens_for_reader:
- * @self: a #TokenwatchClient
- * @reader: a #TokenwatchReader of @self
+ * @self: a [class@Tokenwatch.Client]
+ * @reader: a [class@Tokenwatch.Reader] of @self
  *
  * Gets the tokens on the card in @reader, in the order of
- * #TokenwatchReader:tokens. The array does not hold references on the
- * tokens.
+ * [property@Tokenwatch.Reader:tokens]. The array does not hold references on
+ * the tokens.
  *
  * Returns: (transfer container) (element-type TokenwatchToken): the tokens,
  *   possibly none
@@ -481,12 +482,12 @@ tokenwatch_client_get_tokens_for_reader(TokenwatchClient *self, TokenwatchReader
 
 /**
  * tokenwatch_client_get_certificates:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
- * Gets all the certificates tokenwatchd currently knows, sorted by common
- * name, then by #TokenwatchCertificate:effective-not-after. The array does
- * not hold references on the certificates: reference those kept beyond the
- * next return to the main loop.
+ * Gets all the certificates tokenwatchd currently knows, sorted by common name,
+ * then by [property@Tokenwatch.Certificate:effective-not-after]. The array does
+ * not hold references on the certificates: reference those kept beyond the next
+ * return to the main loop.
  *
  * Returns: (transfer container) (element-type TokenwatchCertificate): the
  *   certificates
@@ -503,11 +504,11 @@ tokenwatch_client_get_certificates(TokenwatchClient *self)
 
 /**
  * tokenwatch_client_get_certificate_by_path:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  * @object_path: a D-Bus object path
  *
  * Looks up a certificate by its D-Bus object path, e.g. one from
- * #TokenwatchToken:certificate-paths.
+ * [property@Tokenwatch.Token:certificate-paths].
  *
  * Returns: (transfer none) (nullable): the certificate, or %NULL if there is
  *   no certificate at @object_path
@@ -525,12 +526,12 @@ tokenwatch_client_get_certificate_by_path(TokenwatchClient *self, const gchar *o
 
 /**
  * tokenwatch_client_get_certificates_for_token:
- * @self: a #TokenwatchClient
- * @token: a #TokenwatchToken of @self
+ * @self: a [class@Tokenwatch.Client]
+ * @token: a [class@Tokenwatch.Token] of @self
  *
  * Gets the certificates on @token, in the order of
- * #TokenwatchToken:certificate-paths. The array does not hold references on
- * the certificates.
+ * [property@Tokenwatch.Token:certificate-paths]. The array does not hold
+ * references on the certificates.
  *
  * Returns: (transfer container) (element-type TokenwatchCertificate): the
  *   certificates, possibly none
@@ -584,17 +585,17 @@ tokenwatch_client_certificate_end_compare(gconstpointer a, gconstpointer b)
 
 /**
  * tokenwatch_client_get_certificates_expiring:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  * @within_days: how many days ahead to look
  *
  * Gets the certificates that need renewing: those whose
- * #TokenwatchCertificate:days-left is @within_days or less, and those that
- * are already expired or revoked because the QSCD certification of their
- * device ended, whatever their days left. Superseded certificates (a
- * renewed one is known) and certificates whose end is unknown are left
- * out. The most urgent come first: they are sorted by
- * #TokenwatchCertificate:effective-not-after, then by common name. The
- * array does not hold references on the certificates.
+ * [property@Tokenwatch.Certificate:days-left] is @within_days or less, and
+ * those that are already expired or revoked because the QSCD certification of
+ * their device ended, whatever their days left. Superseded certificates (a
+ * renewed one is known) and certificates whose end is unknown are left out. The
+ * most urgent come first: they are sorted by
+ * [property@Tokenwatch.Certificate:effective-not-after], then by common name.
+ * The array does not hold references on the certificates.
  *
  * Returns: (transfer container) (element-type TokenwatchCertificate): the
  *   certificates, possibly none

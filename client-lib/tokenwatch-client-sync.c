@@ -55,15 +55,15 @@ tokenwatch_client_initable_init(GInitable *initable, GCancellable *cancellable, 
 
 /**
  * tokenwatch_client_new:
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
  * Connects to tokenwatchd on the system bus, blocking until the current
  * state is known. Succeeds when tokenwatchd is not running; see
- * #TokenwatchClient:daemon-running.
+ * [property@Tokenwatch.Client:daemon-running].
  *
- * Returns: (transfer full): a new #TokenwatchClient, or %NULL if the bus
- *   cannot be reached
+ * Returns: (transfer full): a new [class@Tokenwatch.Client], or %NULL if the
+ *   bus cannot be reached
  *
  * Since: 0.1
  */
@@ -76,14 +76,14 @@ tokenwatch_client_new(GCancellable *cancellable, GError **error)
 /**
  * tokenwatch_client_new_for_bus:
  * @bus_type: the bus to look for tokenwatchd on
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Like tokenwatch_client_new(), for a tokenwatchd on the given bus
+ * Like [ctor@Tokenwatch.Client.new], for a tokenwatchd on the given bus
  * (`tokenwatchd --session`, for testing).
  *
- * Returns: (transfer full): a new #TokenwatchClient, or %NULL if the bus
- *   cannot be reached
+ * Returns: (transfer full): a new [class@Tokenwatch.Client], or %NULL if the
+ *   bus cannot be reached
  *
  * Since: 0.1
  */
@@ -127,11 +127,11 @@ tokenwatch_client_call_sync(TokenwatchClient *self,
 
 /**
  * tokenwatch_client_refresh:
- * @self: a #TokenwatchClient
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Synchronous version of tokenwatch_client_refresh_async(): blocks until
+ * Synchronous version of [method@Tokenwatch.Client.refresh_async]: blocks until
  * tokenwatchd has taken the request.
  *
  * Returns: %TRUE on success; %FALSE with @error set, e.g. to
@@ -153,12 +153,12 @@ tokenwatch_client_refresh(TokenwatchClient *self, GCancellable *cancellable, GEr
 
 /**
  * tokenwatch_client_forget:
- * @self: a #TokenwatchClient
- * @token: a #TokenwatchToken of @self
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @token: a [class@Tokenwatch.Token] of @self
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Synchronous version of tokenwatch_client_forget_async(): blocks until
+ * Synchronous version of [method@Tokenwatch.Client.forget_async]: blocks until
  * tokenwatchd has forgotten @token. The client learns that the token and
  * its certificates went away only when its main context runs next.
  *
@@ -189,11 +189,11 @@ tokenwatch_client_forget(TokenwatchClient *self,
 
 /**
  * tokenwatch_client_reload_config:
- * @self: a #TokenwatchClient
- * @cancellable: (nullable): a #GCancellable, or %NULL
- * @error: return location for a #GError, or %NULL
+ * @self: a [class@Tokenwatch.Client]
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Synchronous version of tokenwatch_client_reload_config_async(): blocks
+ * Synchronous version of [method@Tokenwatch.Client.reload_config_async]: blocks
  * until tokenwatchd has reloaded its configuration.
  *
  * Returns: %TRUE on success; %FALSE with @error set, e.g. to

@@ -22,19 +22,20 @@
  *
  * The client follows tokenwatchd on the bus: the Manager properties are
  * mirrored as GObject properties, the objects below
- * `/io/github/tokenwatch/TokenWatch1` as #TokenwatchReader,
- * #TokenwatchToken and #TokenwatchCertificate objects. The client survives
- * tokenwatchd restarting: when the daemon goes away its objects are removed
- * (#TokenwatchClient::reader-removed, #TokenwatchClient::token-removed,
- * #TokenwatchClient::certificate-removed) and
- * #TokenwatchClient:daemon-running becomes %FALSE; when it comes back they
- * are added again.
+ * `/io/github/tokenwatch/TokenWatch1` as [class@Tokenwatch.Reader],
+ * [class@Tokenwatch.Token] and [class@Tokenwatch.Certificate] objects. The
+ * client survives tokenwatchd restarting: when the daemon goes away its objects
+ * are removed ([signal@Tokenwatch.Client::reader-removed],
+ * [signal@Tokenwatch.Client::token-removed],
+ * [signal@Tokenwatch.Client::certificate-removed]) and
+ * [property@Tokenwatch.Client:daemon-running] becomes %FALSE; when it comes
+ * back they are added again.
  *
- * Create it with tokenwatch_client_new_async() (or
- * tokenwatch_client_new() if blocking is acceptable); it delivers its signals
- * in the thread-default main context of the thread that created it. Creating
- * a client succeeds when tokenwatchd is not running; calls then fail with
- * %TOKENWATCH_ERROR_NO_SERVICE.
+ * Create it with [func@Tokenwatch.Client.new_async] (or
+ * [ctor@Tokenwatch.Client.new] if blocking is acceptable); it delivers its
+ * signals in the thread-default main context of the thread that created it.
+ * Creating a client succeeds when tokenwatchd is not running; calls then fail
+ * with %TOKENWATCH_ERROR_NO_SERVICE.
  *
  * Since: 0.1
  */
@@ -415,8 +416,8 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::reader-added:
-	 * @self: the #TokenwatchClient
-	 * @reader: the new #TokenwatchReader
+	 * @self: the [class@Tokenwatch.Client]
+	 * @reader: the new [class@Tokenwatch.Reader]
 	 *
 	 * Emitted when a reader appears, including the readers of a tokenwatchd
 	 * that (re)appeared on the bus. Readers present when the client was
@@ -430,11 +431,11 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::reader-removed:
-	 * @self: the #TokenwatchClient
-	 * @reader: the #TokenwatchReader that went away
+	 * @self: the [class@Tokenwatch.Client]
+	 * @reader: the [class@Tokenwatch.Reader] that went away
 	 *
 	 * Emitted when a reader goes away, also when pcscd or tokenwatchd did.
-	 * The reader is no longer in tokenwatch_client_get_readers().
+	 * The reader is no longer in [method@Tokenwatch.Client.get_readers].
 	 *
 	 * Since: 0.1
 	 */
@@ -444,8 +445,8 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::card-inserted:
-	 * @self: the #TokenwatchClient
-	 * @reader: the #TokenwatchReader the card was inserted into
+	 * @self: the [class@Tokenwatch.Client]
+	 * @reader: the [class@Tokenwatch.Reader] the card was inserted into
 	 *
 	 * Emitted when a card was inserted; the properties of @reader are
 	 * already updated. Every insertion is reported, even one followed by a
@@ -459,8 +460,8 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::card-removed:
-	 * @self: the #TokenwatchClient
-	 * @reader: the #TokenwatchReader the card was removed from
+	 * @self: the [class@Tokenwatch.Client]
+	 * @reader: the [class@Tokenwatch.Reader] the card was removed from
 	 *
 	 * Emitted when a card was removed; the properties of @reader are
 	 * already updated.
@@ -473,8 +474,8 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::token-added:
-	 * @self: the #TokenwatchClient
-	 * @token: the new #TokenwatchToken
+	 * @self: the [class@Tokenwatch.Client]
+	 * @token: the new [class@Tokenwatch.Token]
 	 *
 	 * Emitted when tokenwatchd starts to track a token, also for those of a
 	 * tokenwatchd that (re)appeared; not for those known at creation.
@@ -487,12 +488,13 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::token-removed:
-	 * @self: the #TokenwatchClient
-	 * @token: the #TokenwatchToken that went away
+	 * @self: the [class@Tokenwatch.Client]
+	 * @token: the [class@Tokenwatch.Token] that went away
 	 *
-	 * Emitted when tokenwatchd stops tracking a token, also when tokenwatchd
-	 * went away (a token pulled out may stay, with #TokenwatchToken:present
-	 * %FALSE). It is no longer in tokenwatch_client_get_tokens().
+	 * Emitted when tokenwatchd stops tracking a token, also when
+	 * tokenwatchd went away (a token pulled out may stay, with
+	 * [property@Tokenwatch.Token:present] %FALSE). It is no longer in
+	 * [method@Tokenwatch.Client.get_tokens].
 	 *
 	 * Since: 0.1
 	 */
@@ -502,11 +504,12 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::certificate-added:
-	 * @self: the #TokenwatchClient
-	 * @certificate: the new #TokenwatchCertificate
+	 * @self: the [class@Tokenwatch.Client]
+	 * @certificate: the new [class@Tokenwatch.Certificate]
 	 *
-	 * Emitted when tokenwatchd starts to track a certificate, also for those
-	 * of a tokenwatchd that (re)appeared; not for those known at creation.
+	 * Emitted when tokenwatchd starts to track a certificate, also for
+	 * those of a tokenwatchd that (re)appeared; not for those known at
+	 * creation.
 	 *
 	 * Since: 0.1
 	 */
@@ -516,12 +519,12 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::certificate-removed:
-	 * @self: the #TokenwatchClient
-	 * @certificate: the #TokenwatchCertificate that went away
+	 * @self: the [class@Tokenwatch.Client]
+	 * @certificate: the [class@Tokenwatch.Certificate] that went away
 	 *
 	 * Emitted when tokenwatchd stops tracking a certificate, also when
 	 * tokenwatchd went away. It is no longer in
-	 * tokenwatch_client_get_certificates().
+	 * [method@Tokenwatch.Client.get_certificates].
 	 *
 	 * Since: 0.1
 	 */
@@ -531,12 +534,13 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::expiry-warning:
-	 * @self: the #TokenwatchClient
-	 * @certificate: the #TokenwatchCertificate
-	 * @days_left: days until its #TokenwatchCertificate:effective-not-after,
-	 *   negative once past
-	 * @level: "info", "warning", "critical" or "expired"; treat other values
-	 *   as "warning"
+	 * @self: the [class@Tokenwatch.Client]
+	 * @certificate: the [class@Tokenwatch.Certificate]
+	 * @days_left: days until its
+	 *   [property@Tokenwatch.Certificate:effective-not-after], negative
+	 *   once past
+	 * @level: "info", "warning", "critical" or "expired"; treat other
+	 *   values as "warning"
 	 *
 	 * Emitted when a certificate crossed a warning threshold of tokenwatchd
 	 * (D-Bus signal `ExpiryWarning`). Not emitted for a certificate the
@@ -550,9 +554,10 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::device-certification-ending:
-	 * @self: the #TokenwatchClient
-	 * @token: the #TokenwatchToken
-	 * @days_left: days until its #TokenwatchToken:qscd-certified-until
+	 * @self: the [class@Tokenwatch.Client]
+	 * @token: the [class@Tokenwatch.Token]
+	 * @days_left: days until its
+	 * [property@Tokenwatch.Token:qscd-certified-until]
 	 *
 	 * Emitted when the QSCD certification of the device model of @token
 	 * ends soon: every qualified certificate on it is revoked then (D-Bus
@@ -568,9 +573,9 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 	/**
 	 * TokenwatchClient::certificate-renewed:
-	 * @self: the #TokenwatchClient
-	 * @old_certificate: the superseded #TokenwatchCertificate
-	 * @new_certificate: the #TokenwatchCertificate that replaces it
+	 * @self: the [class@Tokenwatch.Client]
+	 * @old_certificate: the superseded [class@Tokenwatch.Certificate]
+	 * @new_certificate: the [class@Tokenwatch.Certificate] that replaces it
 	 *
 	 * Emitted when a certificate with the same subject and issuing
 	 * organisation and a later expiry than a known one was seen (D-Bus
@@ -586,12 +591,12 @@ tokenwatch_client_class_init(TokenwatchClientClass *klass)
 
 /**
  * tokenwatch_client_new_async:
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when the client is ready
  * @user_data: data for @callback
  *
  * Connects to tokenwatchd on the system bus without blocking. Finish with
- * tokenwatch_client_new_finish().
+ * [ctor@Tokenwatch.Client.new_finish].
  *
  * Since: 0.1
  */
@@ -606,12 +611,12 @@ tokenwatch_client_new_async(GCancellable *cancellable,
 /**
  * tokenwatch_client_new_for_bus_async:
  * @bus_type: the bus to look for tokenwatchd on
- * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @cancellable: (nullable): a [class@Gio.Cancellable], or %NULL
  * @callback: (scope async): called when the client is ready
  * @user_data: data for @callback
  *
- * Like tokenwatch_client_new_async(), for a tokenwatchd on the given bus.
- * Finish with tokenwatch_client_new_finish().
+ * Like [func@Tokenwatch.Client.new_async], for a tokenwatchd on the given
+ * bus. Finish with [ctor@Tokenwatch.Client.new_finish].
  *
  * Since: 0.1
  */
@@ -629,13 +634,13 @@ tokenwatch_client_new_for_bus_async(GBusType bus_type,
 
 /**
  * tokenwatch_client_new_finish:
- * @res: the #GAsyncResult passed to the callback
- * @error: return location for a #GError, or %NULL
+ * @res: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error], or %NULL
  *
- * Finishes tokenwatch_client_new_async() or
- * tokenwatch_client_new_for_bus_async().
+ * Finishes [func@Tokenwatch.Client.new_async] or
+ * [func@Tokenwatch.Client.new_for_bus_async].
  *
- * Returns: (transfer full): a new #TokenwatchClient, or %NULL on error
+ * Returns: (transfer full): a new [class@Tokenwatch.Client], or %NULL on error
  *
  * Since: 0.1
  */
@@ -657,7 +662,7 @@ tokenwatch_client_new_finish(GAsyncResult *res, GError **error)
 
 /**
  * tokenwatch_client_get_bus_type:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
  * Gets the bus the client looks for tokenwatchd on.
  *
@@ -674,7 +679,7 @@ tokenwatch_client_get_bus_type(TokenwatchClient *self)
 
 /**
  * tokenwatch_client_get_daemon_running:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
  * Gets whether tokenwatchd is running.
  *
@@ -691,7 +696,7 @@ tokenwatch_client_get_daemon_running(TokenwatchClient *self)
 
 /**
  * tokenwatch_client_get_version:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
  * Gets the version of the running tokenwatchd.
  *
@@ -709,7 +714,7 @@ tokenwatch_client_get_version(TokenwatchClient *self)
 
 /**
  * tokenwatch_client_get_pcsc_available:
- * @self: a #TokenwatchClient
+ * @self: a [class@Tokenwatch.Client]
  *
  * Gets whether tokenwatchd is connected to pcscd.
  *

@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 /**
  * TOKENWATCH_TYPE_CLIENT:
  *
- * The #GType of #TokenwatchClient.
+ * The [alias@GObject.Type] of [class@Tokenwatch.Client].
  *
  * Since: 0.1
  */

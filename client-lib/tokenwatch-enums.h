@@ -146,8 +146,8 @@ typedef enum {
  * @TOKENWATCH_ADVICE_SEVERITY_CRITICAL: Something must be done now, or has
  *   already gone wrong.
  *
- * How urgent a #TokenwatchAdvice is. The values grow with the urgency. The
- * GEnum nicks ("unknown", "info", "warning", "critical") are the strings
+ * How urgent a [struct@Tokenwatch.Advice] is. The values grow with the urgency.
+ * The GEnum nicks ("unknown", "info", "warning", "critical") are the strings
  * used on D-Bus ("unknown" is never sent).
  *
  * Since: 0.1

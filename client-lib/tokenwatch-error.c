@@ -28,8 +28,8 @@ G_STATIC_ASSERT(G_N_ELEMENTS(tokenwatch_error_entries) == TOKENWATCH_ERROR_LAST)
 /**
  * tokenwatch_error_quark:
  *
- * The quark of the %TOKENWATCH_ERROR domain. The first call also registers
- * the mapping between #TokenwatchError codes and D-Bus error names, so that
+ * The quark of the %TOKENWATCH_ERROR domain. The first call also registers the
+ * mapping between [error@Tokenwatch.Error] codes and D-Bus error names, so that
  * errors cross the bus in both directions with their code intact.
  *
  * Returns: the error domain quark

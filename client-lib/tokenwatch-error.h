@@ -18,7 +18,7 @@ G_BEGIN_DECLS
  * TOKENWATCH_ERROR:
  *
  * The error domain of tokenwatch. Errors in this domain are from the
- * #TokenwatchError enumeration; on D-Bus they travel as
+ * [error@Tokenwatch.Error] enumeration; on D-Bus they travel as
  * `io.github.tokenwatch.TokenWatch1.Error.<Code>`.
  *
  * Since: 0.1

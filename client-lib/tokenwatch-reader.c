@@ -14,12 +14,12 @@
  *
  * A PC/SC reader watched by tokenwatchd.
  *
- * Readers are owned by the #TokenwatchClient they come from: get them with
- * tokenwatch_client_get_readers() or from its #TokenwatchClient::reader-added
- * signal. The properties mirror the D-Bus object
- * `io.github.tokenwatch.TokenWatch1.Reader` and emit #GObject::notify when
- * tokenwatchd changes them. After #TokenwatchClient::reader-removed the
- * object no longer changes.
+ * Readers are owned by the [class@Tokenwatch.Client] they come from: get them
+ * with [method@Tokenwatch.Client.get_readers] or from its
+ * [signal@Tokenwatch.Client::reader-added] signal. The properties mirror the
+ * D-Bus object `io.github.tokenwatch.TokenWatch1.Reader` and emit
+ * [signal@GObject.Object::notify] when tokenwatchd changes them. After
+ * [signal@Tokenwatch.Client::reader-removed] the object no longer changes.
  *
  * Since: 0.1
  */
@@ -257,7 +257,8 @@ tokenwatch_reader_class_init(TokenwatchReaderClass *klass)
 	 * TokenwatchReader:atr:
 	 *
 	 * The Answer To Reset of the card as upper-case hex without spaces,
-	 * empty when there is no card or the card is mute (D-Bus property `Atr`).
+	 * empty when there is no card or the card is mute (D-Bus property
+	 * `Atr`).
 	 *
 	 * Since: 0.1
 	 */
@@ -293,8 +294,8 @@ tokenwatch_reader_class_init(TokenwatchReaderClass *klass)
 	/**
 	 * TokenwatchReader:tokens:
 	 *
-	 * The D-Bus object paths of the tokens read from the card in this reader
-	 * (D-Bus property `Tokens`).
+	 * The D-Bus object paths of the tokens read from the card in this
+	 * reader (D-Bus property `Tokens`).
 	 *
 	 * Since: 0.1
 	 */
@@ -326,7 +327,7 @@ tokenwatch_reader_new(TwDBusReader *proxy)
 
 /**
  * tokenwatch_reader_get_object_path:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets the D-Bus object path of the reader, which identifies it as long as it
  * is plugged in.
@@ -344,7 +345,7 @@ tokenwatch_reader_get_object_path(TokenwatchReader *self)
 
 /**
  * tokenwatch_reader_get_name:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets the PC/SC name of the reader.
  *
@@ -361,7 +362,7 @@ tokenwatch_reader_get_name(TokenwatchReader *self)
 
 /**
  * tokenwatch_reader_get_card_present:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets whether a card is in the reader, including a mute card.
  *
@@ -378,7 +379,7 @@ tokenwatch_reader_get_card_present(TokenwatchReader *self)
 
 /**
  * tokenwatch_reader_get_atr:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets the Answer To Reset of the card in the reader.
  *
@@ -396,7 +397,7 @@ tokenwatch_reader_get_atr(TokenwatchReader *self)
 
 /**
  * tokenwatch_reader_get_card_state:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets the state of the card slot of the reader.
  *
@@ -413,7 +414,7 @@ tokenwatch_reader_get_card_state(TokenwatchReader *self)
 
 /**
  * tokenwatch_reader_get_event_count:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets how many insertions and removals were seen on the reader.
  *
@@ -430,7 +431,7 @@ tokenwatch_reader_get_event_count(TokenwatchReader *self)
 
 /**
  * tokenwatch_reader_get_tokens:
- * @self: a #TokenwatchReader
+ * @self: a [class@Tokenwatch.Reader]
  *
  * Gets the D-Bus object paths of the tokens on the card in the reader.
  *

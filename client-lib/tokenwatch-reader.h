@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 /**
  * TOKENWATCH_TYPE_READER:
  *
- * The #GType of #TokenwatchReader.
+ * The [alias@GObject.Type] of [class@Tokenwatch.Reader].
  *
  * Since: 0.1
  */

@@ -17,16 +17,17 @@
  * A PKCS#11 token seen by tokenwatchd: a card, a USB token, or one area of
  * it (a qualified area with its own PIN shows as a second token).
  *
- * Tokens are owned by the #TokenwatchClient they come from: get them with
- * tokenwatch_client_get_tokens() or from its #TokenwatchClient::token-added
- * signal. The properties mirror the D-Bus object
- * `io.github.tokenwatch.TokenWatch1.Token` and emit #GObject::notify when
- * tokenwatchd changes them. A token whose card was pulled out stays known
- * ("remembered") with #TokenwatchToken:present %FALSE and no
- * #TokenwatchToken:reader-path, until it comes back or is forgotten with
- * tokenwatch_client_forget_async(); after #TokenwatchClient::token-removed
- * the object no longer changes. Everything here comes from public data:
- * tokenwatch never logs in.
+ * Tokens are owned by the [class@Tokenwatch.Client] they come from: get them
+ * with [method@Tokenwatch.Client.get_tokens] or from its
+ * [signal@Tokenwatch.Client::token-added] signal. The properties mirror the
+ * D-Bus object `io.github.tokenwatch.TokenWatch1.Token` and emit
+ * [signal@GObject.Object::notify] when tokenwatchd changes them. A token whose
+ * card was pulled out stays known ("remembered") with
+ * [property@Tokenwatch.Token:present] %FALSE and no
+ * [property@Tokenwatch.Token:reader-path], until it comes back or is forgotten
+ * with [method@Tokenwatch.Client.forget_async]; after
+ * [signal@Tokenwatch.Client::token-removed] the object no longer changes.
+ * Everything here comes from public data: tokenwatch never logs in.
  *
  * Since: 0.1
  */
@@ -217,7 +218,8 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	/**
 	 * TokenwatchToken:label:
 	 *
-	 * The label of the token, trimmed, valid UTF-8 (D-Bus property `Label`).
+	 * The label of the token, trimmed, valid UTF-8 (D-Bus property
+	 * `Label`).
 	 *
 	 * Since: 0.1
 	 */
@@ -226,7 +228,8 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	/**
 	 * TokenwatchToken:manufacturer:
 	 *
-	 * The manufacturer of the token, trimmed (D-Bus property `Manufacturer`).
+	 * The manufacturer of the token, trimmed (D-Bus property
+	 * `Manufacturer`).
 	 *
 	 * Since: 0.1
 	 */
@@ -266,7 +269,7 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	 *
 	 * The D-Bus object path of the reader the token is in, or %NULL if
 	 * none (D-Bus property `Reader`). See
-	 * tokenwatch_client_get_reader_by_path().
+	 * [method@Tokenwatch.Client.get_reader_by_path].
 	 *
 	 * Since: 0.1
 	 */
@@ -297,7 +300,7 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	 *
 	 * The D-Bus object paths of the certificates on the token (D-Bus
 	 * property `Certificates`). See
-	 * tokenwatch_client_get_certificates_for_token().
+	 * [method@Tokenwatch.Client.get_certificates_for_token].
 	 *
 	 * Since: 0.1
 	 */
@@ -359,8 +362,8 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	/**
 	 * TokenwatchToken:qscd-certified-until:
 	 *
-	 * The end of the QSCD certification of the device, in Unix seconds, 0 if
-	 * unknown (D-Bus property `QscdCertifiedUntil`). Every qualified
+	 * The end of the QSCD certification of the device, in Unix seconds, 0
+	 * if unknown (D-Bus property `QscdCertifiedUntil`). Every qualified
 	 * certificate on the device is revoked then.
 	 *
 	 * Since: 0.1
@@ -389,8 +392,8 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	/**
 	 * TokenwatchToken:owners:
 	 *
-	 * The uids of the users whose session was active on seat0 when the token
-	 * was seen, as a #GVariant of type "au".
+	 * The uids of the users whose session was active on seat0 when the
+	 * token was seen, as a [struct@GLib.Variant] of type "au".
 	 *
 	 * Since: 0.1
 	 */
@@ -403,9 +406,10 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	 * TokenwatchToken:advice: (type GPtrArray(TokenwatchAdvice))
 	 *
 	 * What the owner of the token should know or do, most severe first
-	 * (D-Bus property `Advice`): a #GPtrArray of #TokenwatchAdvice, possibly
-	 * empty. The array is replaced, never changed, when tokenwatchd changes
-	 * the advice; do not change it either. See tokenwatch_token_get_advice().
+	 * (D-Bus property `Advice`): a [struct@GLib.PtrArray] of
+	 * [struct@Tokenwatch.Advice], possibly empty. The array is replaced,
+	 * never changed, when tokenwatchd changes the advice; do not change it
+	 * either. See [method@Tokenwatch.Token.get_advice].
 	 *
 	 * Since: 0.1
 	 */
@@ -436,8 +440,8 @@ tokenwatch_token_class_init(TokenwatchTokenClass *klass)
 	/**
 	 * TokenwatchToken:error:
 	 *
-	 * Why the last read of the token failed or was incomplete, or "" when it
-	 * was read whole (D-Bus property `Error`).
+	 * Why the last read of the token failed or was incomplete, or "" when
+	 * it was read whole (D-Bus property `Error`).
 	 *
 	 * Since: 0.1
 	 */
@@ -467,9 +471,9 @@ tokenwatch_token_new(TwDBusToken *proxy)
 
 /**
  * tokenwatch_token_get_object_path:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:object-path.
+ * Gets [property@Tokenwatch.Token:object-path].
  *
  * Returns: the D-Bus object path of the token
  *
@@ -484,9 +488,9 @@ tokenwatch_token_get_object_path(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_label:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:label.
+ * Gets [property@Tokenwatch.Token:label].
  *
  * Returns: the label, possibly ""
  *
@@ -501,9 +505,9 @@ tokenwatch_token_get_label(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_manufacturer:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:manufacturer.
+ * Gets [property@Tokenwatch.Token:manufacturer].
  *
  * Returns: the manufacturer, possibly ""
  *
@@ -518,9 +522,9 @@ tokenwatch_token_get_manufacturer(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_model:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:model.
+ * Gets [property@Tokenwatch.Token:model].
  *
  * Returns: the model, possibly ""
  *
@@ -535,9 +539,9 @@ tokenwatch_token_get_model(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_serial_number:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:serial-number.
+ * Gets [property@Tokenwatch.Token:serial-number].
  *
  * Returns: the serial number, possibly ""
  *
@@ -552,9 +556,9 @@ tokenwatch_token_get_serial_number(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_present:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:present.
+ * Gets [property@Tokenwatch.Token:present].
  *
  * Returns: %TRUE if the token is in a reader now
  *
@@ -569,9 +573,9 @@ tokenwatch_token_get_present(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_reader_path:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:reader-path.
+ * Gets [property@Tokenwatch.Token:reader-path].
  *
  * Returns: (nullable): the D-Bus object path of the reader the token is in,
  *   or %NULL if none
@@ -587,9 +591,9 @@ tokenwatch_token_get_reader_path(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_first_seen:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:first-seen.
+ * Gets [property@Tokenwatch.Token:first-seen].
  *
  * Returns: Unix seconds, or 0 if unknown
  *
@@ -604,9 +608,9 @@ tokenwatch_token_get_first_seen(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_last_seen:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:last-seen.
+ * Gets [property@Tokenwatch.Token:last-seen].
  *
  * Returns: Unix seconds, or 0 if unknown
  *
@@ -621,9 +625,9 @@ tokenwatch_token_get_last_seen(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_certificate_paths:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:certificate-paths.
+ * Gets [property@Tokenwatch.Token:certificate-paths].
  *
  * Returns: (transfer none) (array zero-terminated=1): the D-Bus object paths
  *   of the certificates on the token, possibly empty
@@ -639,9 +643,9 @@ tokenwatch_token_get_certificate_paths(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_user_pin_state:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:user-pin-state.
+ * Gets [property@Tokenwatch.Token:user-pin-state].
  *
  * Returns: the state of the user PIN
  *
@@ -656,9 +660,9 @@ tokenwatch_token_get_user_pin_state(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_so_pin_state:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:so-pin-state.
+ * Gets [property@Tokenwatch.Token:so-pin-state].
  *
  * Returns: the state of the security officer PIN (PUK)
  *
@@ -673,9 +677,9 @@ tokenwatch_token_get_so_pin_state(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_total_memory:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:total-memory.
+ * Gets [property@Tokenwatch.Token:total-memory].
  *
  * Returns: bytes, or 0 if unknown
  *
@@ -690,9 +694,9 @@ tokenwatch_token_get_total_memory(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_free_memory:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:free-memory.
+ * Gets [property@Tokenwatch.Token:free-memory].
  *
  * Returns: bytes, or 0 if unknown
  *
@@ -707,9 +711,9 @@ tokenwatch_token_get_free_memory(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_device_name:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:device-name.
+ * Gets [property@Tokenwatch.Token:device-name].
  *
  * Returns: the product name, or "" if tokenwatch does not know the device
  *
@@ -724,9 +728,9 @@ tokenwatch_token_get_device_name(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_qscd_certified_until:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:qscd-certified-until.
+ * Gets [property@Tokenwatch.Token:qscd-certified-until].
  *
  * Returns: Unix seconds, or 0 if unknown
  *
@@ -741,9 +745,9 @@ tokenwatch_token_get_qscd_certified_until(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_qualified:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:qualified.
+ * Gets [property@Tokenwatch.Token:qualified].
  *
  * Returns: %TRUE while the QSCD certification of the device is known to run
  *
@@ -758,11 +762,11 @@ tokenwatch_token_get_qualified(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_owners:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  * @n_owners: (out): the number of uids
  *
- * Gets #TokenwatchToken:owners: the uids of the users whose session was
- * active on seat0 when the token was seen.
+ * Gets [property@Tokenwatch.Token:owners]: the uids of the users whose session
+ * was active on seat0 when the token was seen.
  *
  * Returns: (array length=n_owners) (transfer none): the uids
  *
@@ -785,9 +789,9 @@ tokenwatch_token_get_owners(TokenwatchToken *self, gsize *n_owners)
 
 /**
  * tokenwatch_token_get_unpaired_keys:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:unpaired-keys.
+ * Gets [property@Tokenwatch.Token:unpaired-keys].
  *
  * Returns: the number of public keys with no certificate
  *
@@ -802,15 +806,15 @@ tokenwatch_token_get_unpaired_keys(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_advice:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:advice: what the owner of the token should know or
- * do, most severe first, e.g. that the factory PIN is still set or that the
- * qualified area is full. The array is a snapshot: it does not follow later
- * changes (watch #GObject::notify for "advice"). It does not hold
- * references on the advice, which the token drops when tokenwatchd changes
- * its advice: reference (tokenwatch_advice_ref()) those kept beyond the next
- * return to the main loop.
+ * Gets [property@Tokenwatch.Token:advice]: what the owner of the token should
+ * know or do, most severe first, e.g. that the factory PIN is still set or that
+ * the qualified area is full. The array is a snapshot: it does not follow later
+ * changes (watch [signal@GObject.Object::notify] for "advice"). It does not
+ * hold references on the advice, which the token drops when tokenwatchd changes
+ * its advice: reference ([method@Tokenwatch.Advice.ref]) those kept beyond the
+ * next return to the main loop.
  *
  * Returns: (transfer container) (element-type TokenwatchAdvice): a new array
  *   of the advice, possibly empty; free it with g_ptr_array_unref()
@@ -835,9 +839,9 @@ tokenwatch_token_get_advice(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_module_path:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:module-path.
+ * Gets [property@Tokenwatch.Token:module-path].
  *
  * Returns: the absolute file name of the PKCS#11 module, possibly ""
  *
@@ -852,9 +856,9 @@ tokenwatch_token_get_module_path(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_module:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:module.
+ * Gets [property@Tokenwatch.Token:module].
  *
  * Returns: the PKCS#11 module, possibly ""
  *
@@ -869,9 +873,9 @@ tokenwatch_token_get_module(TokenwatchToken *self)
 
 /**
  * tokenwatch_token_get_error:
- * @self: a #TokenwatchToken
+ * @self: a [class@Tokenwatch.Token]
  *
- * Gets #TokenwatchToken:error.
+ * Gets [property@Tokenwatch.Token:error].
  *
  * Returns: why the last read failed or was incomplete, or ""
  *

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 /**
  * TOKENWATCH_TYPE_TOKEN:
  *
- * The #GType of #TokenwatchToken.
+ * The [alias@GObject.Type] of [class@Tokenwatch.Token].
  *
  * Since: 0.1
  */
