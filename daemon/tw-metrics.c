@@ -124,9 +124,8 @@ gchar *
 tw_metrics_render(TwEngine *engine, gboolean names)
 {
 	TwTokenSet *set = tw_engine_get_token_set(engine);
-	g_autoptr(GPtrArray) tokens = g_ptr_array_copy(tw_token_set_get_tokens(set), NULL, NULL);
-	g_autoptr(GPtrArray) certs =
-		g_ptr_array_copy(tw_token_set_get_certificates(set), NULL, NULL);
+	g_autoptr(GPtrArray) tokens = tw_token_set_get_tokens(set);
+	g_autoptr(GPtrArray) certs = tw_token_set_get_certificates(set);
 	GString *out = g_string_new(NULL);
 
 	g_ptr_array_sort(tokens, tw_metrics_cmp_token);
