@@ -13,6 +13,11 @@
 # 10-minute budget on 2 cores.
 #   4. libFuzzer (build-ci-fuzz, clang, ASan+UBSan): each fuzz target of
 #      tests/fuzz for 15 s (the seeds also run in passes 1 to 3).
+#   5. the Debian packages (build-ci, suite packaging): built from the
+#      working tree with dpkg-buildpackage, installed with apt in a
+#      throw-away Debian 12 root (debootstrap, cached in
+#      /var/cache/tokenwatch-test), the service started there
+#      (tests/packaging/test-debs.sh).
 # A test that is skipped counts as failed: nothing is silently left out.
 # Ends with the line "N passed, N failed".
 #
@@ -51,9 +56,10 @@ setup "$top/build-ci" -Dwerror=true
 # the integration tests mostly wait for cards, buses and sockets: three at a
 # time keep two cores busy (the valgrind pass is CPU-bound and keeps two)
 if [[ $quick -eq 1 ]]; then
-    run "$top/build-ci" pass1-werror --num-processes 3
+    run "$top/build-ci" pass1-werror --num-processes 3 --no-suite packaging
 else
-    run "$top/build-ci" pass1-werror --num-processes 3 --no-suite integration
+    run "$top/build-ci" pass1-werror --num-processes 3 --no-suite integration \
+        --no-suite packaging
 fi
 
 if [[ $quick -eq 0 ]]; then
@@ -62,7 +68,7 @@ if [[ $quick -eq 0 ]]; then
     ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=1 \
     LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run "$top/build-ci-asan" pass2-asan --num-processes 3
+        run "$top/build-ci-asan" pass2-asan --num-processes 3 --no-suite packaging
 
     run "$top/build-ci" pass3-valgrind-unit --suite unit --suite client-lib --suite cli \
         --wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$top/tests/valgrind.supp"
@@ -75,6 +81,8 @@ if [[ $quick -eq 0 ]]; then
     CC=clang setup "$top/build-ci-fuzz" -Dfuzzing=true -Db_sanitize=address,undefined \
         -Db_lundef=false -Dintrospection=disabled -Dwerror=true
     run "$top/build-ci-fuzz" pass4-fuzz --suite fuzz --num-processes 4
+
+    run "$top/build-ci" pass5-packaging --suite packaging
 fi
 
 /usr/bin/python3 - "${logs[@]}" <<'PY'
