@@ -88,7 +88,8 @@ tw_entry_log(TwEntry *entry, GLogLevelFlags level, gchar *message)
 {
 	g_ptr_array_add(entry->strings, message);
 	g_array_append_val(entry->fields, ((GLogField){"MESSAGE", message, -1}));
-	g_log_structured_array(level, (const GLogField *)entry->fields->data, entry->fields->len);
+	g_log_structured_array(level, &g_array_index(entry->fields, GLogField, 0),
+			       entry->fields->len);
 	g_array_unref(entry->fields);
 	g_ptr_array_unref(entry->strings);
 }
