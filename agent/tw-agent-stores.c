@@ -81,15 +81,16 @@ tw_der_read_free(TwDerRead *read)
 	g_free(read);
 }
 
+/* stale.ini and results.ini: in the agent's state directory, made if need be */
 static void
-tw_agent_stores_stale_save(TwAgentStores *self)
+tw_agent_stores_save_keyfile(GKeyFile *kf, const gchar *path)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *dir = g_path_get_dirname(self->stale_path);
+	g_autofree gchar *dir = g_path_get_dirname(path);
 
 	g_mkdir_with_parents(dir, 0700);
-	if (!g_key_file_save_to_file(self->stale, self->stale_path, &error))
-		g_warning("Cannot save %s: %s", self->stale_path, error->message);
+	if (!g_key_file_save_to_file(kf, path, &error))
+		g_warning("Cannot save %s: %s", path, error->message);
 }
 
 /* what the last run did for @store ("ok", "busy" or "failed"), kept in
@@ -103,17 +104,6 @@ tw_agent_stores_record(TwAgentStores *self,
 	g_key_file_set_string(self->results, store, "Result", result);
 	g_key_file_set_string(self->results, store, "Message", message);
 	g_key_file_set_int64(self->results, store, "Time", g_get_real_time() / G_USEC_PER_SEC);
-}
-
-static void
-tw_agent_stores_results_save(TwAgentStores *self)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree gchar *dir = g_path_get_dirname(self->results_path);
-
-	g_mkdir_with_parents(dir, 0700);
-	if (!g_key_file_save_to_file(self->results, self->results_path, &error))
-		g_warning("Cannot save %s: %s", self->results_path, error->message);
 }
 
 /* "opensc-pkcs11 (tokenwatch)": the p11-kit name, or the file's */
@@ -205,7 +195,7 @@ tw_agent_stores_helper_cb(GObject *source, GAsyncResult *res, gpointer user_data
 			return;
 		g_warning("The store helper failed: %s", error->message);
 		tw_agent_stores_record(self, "helper", "failed", error->message);
-		tw_agent_stores_results_save(self);
+		tw_agent_stores_save_keyfile(self->results, self->results_path);
 		tw_agent_stores_finished(self);
 		return;
 	}
@@ -243,7 +233,7 @@ tw_agent_stores_helper_cb(GObject *source, GAsyncResult *res, gpointer user_data
 	} else {
 		tw_agent_stores_record(self, "helper", "ok", "");
 	}
-	tw_agent_stores_results_save(self);
+	tw_agent_stores_save_keyfile(self->results, self->results_path);
 	if (busy && self->retry_id == 0)
 		self->retry_id = g_timeout_add_seconds(self->config.retry_seconds,
 						       tw_agent_stores_retry_cb, self);
@@ -451,7 +441,7 @@ tw_agent_stores_gather(TwAgentStores *self)
 		}
 	}
 	if (changed)
-		tw_agent_stores_stale_save(self);
+		tw_agent_stores_save_keyfile(self->stale, self->stale_path);
 	remove_list = g_strv_builder_end(remove);
 	if (remove_list[0] != NULL)
 		g_key_file_set_string_list(self->request, "request", "remove",

@@ -177,12 +177,13 @@ static gboolean
 twctl_doctor_have_pcscd(void)
 {
 	const gchar *const places[] = {"/usr/sbin/pcscd", "/sbin/pcscd", "/usr/local/sbin/pcscd"};
-	g_autofree gchar *found = g_find_program_in_path("pcscd");
+	g_autofree gchar *found = NULL;
 
 	for (guint i = 0; i < G_N_ELEMENTS(places); i++) {
 		if (g_file_test(places[i], G_FILE_TEST_IS_EXECUTABLE))
 			return TRUE;
 	}
+	found = g_find_program_in_path("pcscd");
 	return found != NULL;
 }
 

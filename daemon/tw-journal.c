@@ -174,12 +174,13 @@ tw_journal_presence_cb(TwTokenSet *set, TwToken *token, gpointer user_data)
 {
 	TwJournal *self = TW_JOURNAL(user_data);
 	gboolean present = tw_token_get_present(token);
-	g_autofree gchar *what = tw_journal_describe_token(token);
+	g_autofree gchar *what = NULL;
 	TwReader *reader;
 	TwEntry entry;
 
 	if (tw_token_set_get_restoring(set))
 		return;
+	what = tw_journal_describe_token(token);
 	reader = tw_engine_get_token_reader(self->engine, token);
 	tw_entry_init(&entry, present ? TW_JOURNAL_TOKEN_INSERTED : TW_JOURNAL_TOKEN_REMOVED,
 		      G_LOG_LEVEL_MESSAGE);

@@ -398,10 +398,6 @@ tw_metrics_schedule(TwMetrics *self)
 {
 	if (self->dir == NULL || self->delay_id != 0)
 		return;
-	if (self->writing) {
-		self->again = TRUE;
-		return;
-	}
 	self->delay_id = g_timeout_add(TW_METRICS_DELAY_MS, tw_metrics_delay_cb, self);
 }
 
